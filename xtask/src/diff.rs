@@ -1,0 +1,1 @@
+//! `cargo xtask diff`: what an upstream change means for the generated client.

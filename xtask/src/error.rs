@@ -1,0 +1,181 @@
+//! The one error type of the pipeline: every variant names the file it is about.
+
+/// What went wrong while reading the upstream pages, merging them or writing the result.
+///
+/// Each message names the file (and where it helps, the line or the JSON pointer) and says what
+/// to do about it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be read.
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file could not be written.
+    #[error("{path}: cannot write: {source}")]
+    Write {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The upstream directory holds no page.
+    #[error("{dir}: no upstream pages (*.md) found: vendor at least one docs page there")]
+    NoPages {
+        /// The directory searched.
+        dir: String,
+    },
+    /// A page holds no OpenAPI block.
+    #[error(
+        "{page}: no OpenAPI block found: expected a fence of four backticks whose header reads \
+         `yaml METHOD PATH` (three-backtick fences are code samples)"
+    )]
+    NoOpenApiBlock {
+        /// The page.
+        page: String,
+    },
+    /// A page holds more than one OpenAPI block.
+    #[error(
+        "{page}: {count} OpenAPI blocks found (at lines {lines}): a page must hold exactly one"
+    )]
+    SeveralOpenApiBlocks {
+        /// The page.
+        page: String,
+        /// How many blocks were found.
+        count: usize,
+        /// The lines where they start.
+        lines: String,
+    },
+    /// The header of an OpenAPI fence is not `yaml METHOD PATH`.
+    #[error("{page}:{line}: OpenAPI fence header `{header}` must read `yaml METHOD PATH`")]
+    BadFenceHeader {
+        /// The page.
+        page: String,
+        /// The line of the fence.
+        line: usize,
+        /// The header as written.
+        header: String,
+    },
+    /// The OpenAPI block is not valid YAML.
+    #[error("{page}:{line}:{column}: invalid YAML in the OpenAPI block: {message}")]
+    Yaml {
+        /// The page.
+        page: String,
+        /// Line in the page (1-based).
+        line: usize,
+        /// Column in the line (1-based).
+        column: usize,
+        /// What the YAML parser said.
+        message: String,
+    },
+    /// The OpenAPI block is YAML but not an OpenAPI document.
+    #[error("{page}: the OpenAPI block is not an OpenAPI document: {detail}")]
+    NotADocument {
+        /// The page.
+        page: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The document declares a version this pipeline does not read.
+    #[error(
+        "{page}: unsupported OpenAPI version `{found}`: only 3.0.x and 3.1.x documents are read"
+    )]
+    UnsupportedVersion {
+        /// The page.
+        page: String,
+        /// The version found.
+        found: String,
+    },
+    /// The fence header names another operation than the document holds.
+    #[error("{page}: the fence header says `{header}` but the document holds {found}")]
+    HeaderMismatch {
+        /// The page.
+        page: String,
+        /// The operation the header names.
+        header: String,
+        /// The operations the document holds.
+        found: String,
+    },
+    /// An OpenAPI 3.1 form with no exact 3.0 equivalent, which progenitor cannot read.
+    #[error(
+        "{page}: {pointer}: {detail}: this OpenAPI 3.1 form has no exact 3.0 equivalent and \
+         progenitor reads 3.0 only"
+    )]
+    Unsupported31 {
+        /// The page.
+        page: String,
+        /// Where in the page's document.
+        pointer: String,
+        /// Which form.
+        detail: String,
+    },
+    /// Two pages repeat a part of the document differently.
+    #[error(
+        "{pointer} differs between {first} and {second}: pages that repeat a part of the \
+         document must repeat it identically"
+    )]
+    Conflict {
+        /// The JSON pointer of the first difference.
+        pointer: String,
+        /// The page that defined it first.
+        first: String,
+        /// The page that defined it otherwise.
+        second: String,
+    },
+    /// Two pages define the same method and path.
+    #[error("{operation} is defined by both {first} and {second}: keep one of the pages")]
+    DuplicateOperation {
+        /// `METHOD PATH`.
+        operation: String,
+        /// The first page.
+        first: String,
+        /// The second page.
+        second: String,
+    },
+    /// Two operations end up with the same id, so progenitor would generate one method twice.
+    #[error(
+        "operation id `{id}` is shared by {first} and {second}: give one of them another \
+         `operationId` in openapi/overlay.yaml"
+    )]
+    DuplicateOperationId {
+        /// The id, in snake_case.
+        id: String,
+        /// The first operation.
+        first: String,
+        /// The second operation.
+        second: String,
+    },
+    /// The overlay does not parse or is not a valid Overlay document.
+    #[error("{path}: invalid overlay: {message}")]
+    Overlay {
+        /// The overlay file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// An overlay action matches nothing: upstream changed under a local correction.
+    #[error(
+        "{path}: action {index} (target `{target}`) matches nothing in the merged document: \
+         upstream changed under this correction; update or delete it"
+    )]
+    StaleOverlayAction {
+        /// The overlay file.
+        path: String,
+        /// The action's index (0-based).
+        index: usize,
+        /// The action's JSONPath target.
+        target: String,
+    },
+    /// The merged document is not one progenitor's OpenAPI parser accepts.
+    #[error("the merged document is not valid OpenAPI 3.0: {detail}")]
+    InvalidMerged {
+        /// What the parser said.
+        detail: String,
+    },
+}

@@ -1,0 +1,252 @@
+//! Finds the one OpenAPI block of an upstream docs page and parses it.
+//!
+//! Moonshot's pages end in a `## OpenAPI` section holding a fence of four backticks whose header
+//! names the operation (`yaml GET /v1/files/{file_id}`). Fences of three backticks are code
+//! samples (Python, curl) and are never read as specs.
+
+use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
+use serde_json::Value;
+
+use crate::Error;
+
+/// The OpenAPI block of one page, before parsing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenApiBlock {
+    /// The HTTP method the fence header names, upper case (`GET`).
+    pub method: String,
+    /// The path the fence header names (`/v1/files/{file_id}`).
+    pub path: String,
+    /// The YAML text inside the fence.
+    pub yaml: String,
+    /// The line of the page (1-based) on which the YAML starts.
+    pub first_line: usize,
+}
+
+/// Returns the page's one OpenAPI block.
+///
+/// # Errors
+/// [`Error::NoOpenApiBlock`], [`Error::SeveralOpenApiBlocks`] or [`Error::BadFenceHeader`],
+/// each naming `page`.
+pub fn extract_block(page: &str, text: &str) -> Result<OpenApiBlock, Error> {
+    let line_of = |offset: usize| text[..offset].bytes().filter(|b| *b == b'\n').count() + 1;
+    let mut blocks = Vec::new();
+    let mut current: Option<(String, usize, String)> = None;
+    for (event, range) in Parser::new(text).into_offset_iter() {
+        match event {
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
+                let fence = text[range.start..].trim_start_matches([' ', '\t']);
+                if fence.starts_with("````") && info.split_whitespace().next() == Some("yaml") {
+                    current = Some((info.to_string(), line_of(range.start), String::new()));
+                }
+            }
+            Event::Text(body) => {
+                if let Some((_, _, yaml)) = current.as_mut() {
+                    yaml.push_str(&body);
+                }
+            }
+            Event::End(TagEnd::CodeBlock) => blocks.extend(current.take()),
+            _ => {}
+        }
+    }
+    let (header, fence_line, yaml) = match blocks.len() {
+        0 => {
+            return Err(Error::NoOpenApiBlock {
+                page: page.to_owned(),
+            });
+        }
+        1 => blocks.remove(0),
+        count => {
+            let lines = blocks.iter().map(|b| b.1.to_string()).collect::<Vec<_>>();
+            return Err(Error::SeveralOpenApiBlocks {
+                page: page.to_owned(),
+                count,
+                lines: lines.join(", "),
+            });
+        }
+    };
+    let words: Vec<&str> = header.split_whitespace().collect();
+    let [_, method, path] = words[..] else {
+        return Err(Error::BadFenceHeader {
+            page: page.to_owned(),
+            line: fence_line,
+            header,
+        });
+    };
+    if !method.chars().all(|c| c.is_ascii_alphabetic()) || !path.starts_with('/') {
+        return Err(Error::BadFenceHeader {
+            page: page.to_owned(),
+            line: fence_line,
+            header,
+        });
+    }
+    Ok(OpenApiBlock {
+        method: method.to_ascii_uppercase(),
+        path: path.to_owned(),
+        yaml,
+        first_line: fence_line + 1,
+    })
+}
+
+/// Parses the block's YAML into a JSON value, reporting errors at their line in the page.
+///
+/// # Errors
+/// [`Error::Yaml`] with the page's line and column, or [`Error::NotADocument`] for YAML that
+/// has no JSON form (tags, non-scalar keys, NaN).
+pub fn parse_block(page: &str, block: &OpenApiBlock) -> Result<Value, Error> {
+    let value = yaml_text_to_json(&block.yaml).map_err(|problem| match problem {
+        YamlProblem::Syntax {
+            line,
+            column,
+            message,
+        } => Error::Yaml {
+            page: page.to_owned(),
+            line: block.first_line + line.saturating_sub(1),
+            column,
+            message,
+        },
+        YamlProblem::NoJsonForm(detail) => Error::NotADocument {
+            page: page.to_owned(),
+            detail,
+        },
+    })?;
+    if !value.is_object() {
+        return Err(Error::NotADocument {
+            page: page.to_owned(),
+            detail: "it is not a YAML mapping".to_owned(),
+        });
+    }
+    Ok(value)
+}
+
+/// Why a YAML text could not become a JSON value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum YamlProblem {
+    /// The text is not valid YAML.
+    Syntax {
+        /// Line in the text (1-based).
+        line: usize,
+        /// Column (1-based).
+        column: usize,
+        /// What the parser said.
+        message: String,
+    },
+    /// Valid YAML with no JSON form (a tag, a non-scalar key, NaN).
+    NoJsonForm(String),
+}
+
+impl std::fmt::Display for YamlProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Syntax {
+                line,
+                column,
+                message,
+            } => write!(f, "line {line}, column {column}: {message}"),
+            Self::NoJsonForm(detail) => f.write_str(detail),
+        }
+    }
+}
+
+/// Parses YAML (and so JSON) text into a JSON value; mapping keys that YAML reads as numbers or
+/// booleans (an unquoted `200:`) become strings, as OpenAPI means them.
+///
+/// # Errors
+/// A [`YamlProblem`] with the line and column of a syntax error.
+pub fn yaml_text_to_json(text: &str) -> Result<Value, YamlProblem> {
+    let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| {
+        let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+        YamlProblem::Syntax {
+            line,
+            column,
+            message: e.to_string(),
+        }
+    })?;
+    yaml_to_json(yaml).map_err(YamlProblem::NoJsonForm)
+}
+
+fn yaml_to_json(yaml: serde_yaml_ng::Value) -> Result<Value, String> {
+    use serde_yaml_ng::Value as Y;
+    Ok(match yaml {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Value::from(u)
+            } else {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                serde_json::Number::from_f64(f)
+                    .map(Value::Number)
+                    .ok_or_else(|| format!("the number {n} has no JSON form"))?
+            }
+        }
+        Y::String(s) => Value::String(s),
+        Y::Sequence(items) => Value::Array(
+            items
+                .into_iter()
+                .map(yaml_to_json)
+                .collect::<Result<_, _>>()?,
+        ),
+        Y::Mapping(map) => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in map {
+                let key = match k {
+                    Y::String(s) => s,
+                    Y::Number(n) => n.to_string(),
+                    Y::Bool(b) => b.to_string(),
+                    other => {
+                        return Err(format!("a mapping key must be a scalar, found {other:?}"));
+                    }
+                };
+                out.insert(key, yaml_to_json(v)?);
+            }
+            Value::Object(out)
+        }
+        Y::Tagged(tagged) => return Err(format!("YAML tag `{}` is not allowed", tagged.tag)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: &str = "# Get File\n\n<Accordion title=\"Usage Example\">\n  ```python theme={null}\n  client.files.retrieve(file_id=file_id)\n  ```\n</Accordion>\n\n\n## OpenAPI\n\n````yaml GET /v1/files/{file_id}\nopenapi: 3.1.0\npaths: {}\n````\n";
+
+    #[test]
+    fn reads_the_four_backtick_block_and_skips_code_samples() {
+        let block = extract_block("p.md", PAGE).expect("block");
+        assert_eq!(block.method, "GET");
+        assert_eq!(block.path, "/v1/files/{file_id}");
+        assert_eq!(block.yaml, "openapi: 3.1.0\npaths: {}\n");
+        assert_eq!(block.first_line, 13);
+    }
+
+    #[test]
+    fn a_three_backtick_yaml_fence_is_a_code_sample() {
+        let text = "```yaml GET /v1/files\nopenapi: 3.1.0\n```\n";
+        assert!(matches!(
+            extract_block("p.md", text),
+            Err(Error::NoOpenApiBlock { .. })
+        ));
+    }
+
+    #[test]
+    fn yaml_errors_point_at_the_page_line() {
+        let text = "intro\n\n````yaml GET /x\nopenapi: 3.1.0\npaths: [unclosed\n````\n";
+        let block = extract_block("p.md", text).expect("block");
+        let err = parse_block("p.md", &block).expect_err("invalid yaml");
+        match err {
+            Error::Yaml { line, .. } => assert!(line >= 5, "line {line}"),
+            other => panic!("unexpected {other}"),
+        }
+    }
+
+    #[test]
+    fn unquoted_status_keys_become_strings() {
+        let text = "````yaml GET /x\nresponses:\n  200:\n    description: ok\n````\n";
+        let block = extract_block("p.md", text).expect("block");
+        let doc = parse_block("p.md", &block).expect("doc");
+        assert_eq!(doc["responses"]["200"]["description"], "ok");
+    }
+}

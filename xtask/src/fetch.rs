@@ -1,0 +1,1 @@
+//! `cargo xtask fetch`: brings the upstream pages anew.

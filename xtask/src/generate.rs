@@ -1,0 +1,101 @@
+//! `cargo xtask gen`: the only writer of the merged document.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use crate::Error;
+use crate::canonical::render;
+use crate::pipeline::{MERGED_FILE, UPSTREAM_DIR, build_from_dir};
+
+/// What [`ensure_file_contents`] found or did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The file already held these contents.
+    Unchanged,
+    /// The file was written.
+    Written,
+    /// Check mode: the file differs; the unified diff from the file to what it should be.
+    Stale {
+        /// The unified diff.
+        diff: String,
+    },
+}
+
+/// Renders the merged document from the workspace at `root`.
+///
+/// # Errors
+/// Any pipeline error; nothing is written.
+pub fn render_merged(root: &Path) -> Result<String, Error> {
+    build_from_dir(root, &root.join(UPSTREAM_DIR)).map(|document| render(&document))
+}
+
+/// Regenerates `root`'s merged document, or with `check` only compares it.
+///
+/// # Errors
+/// Any pipeline error (the file is then left exactly as it was) or a write error.
+pub fn run(root: &Path, check: bool) -> Result<Outcome, Error> {
+    let contents = render_merged(root)?;
+    ensure_file_contents(root, MERGED_FILE, &contents, check)
+}
+
+/// Makes `root/relative` hold `contents`: compares, and unless `check`, writes atomically (a
+/// temporary file in the same directory renamed over the target, so a reader never sees half a
+/// file and a failure leaves the old one).
+///
+/// # Errors
+/// [`Error::Read`] when the existing file cannot be read, [`Error::Write`] when the new one
+/// cannot be written.
+pub fn ensure_file_contents(
+    root: &Path,
+    relative: &str,
+    contents: &str,
+    check: bool,
+) -> Result<Outcome, Error> {
+    let path = root.join(relative);
+    let current = match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(source) => {
+            return Err(Error::Read {
+                path: relative.to_owned(),
+                source,
+            });
+        }
+    };
+    if current.as_deref() == Some(contents) {
+        return Ok(Outcome::Unchanged);
+    }
+    if check {
+        let old = current.unwrap_or_default();
+        let diff = similar::TextDiff::from_lines(old.as_str(), contents)
+            .unified_diff()
+            .context_radius(3)
+            .header(
+                &format!("a/{relative} (committed)"),
+                &format!("b/{relative} (generated)"),
+            )
+            .to_string();
+        return Ok(Outcome::Stale { diff });
+    }
+    write_atomically(&path, contents).map_err(|source| Error::Write {
+        path: relative.to_owned(),
+        source,
+    })?;
+    Ok(Outcome::Written)
+}
+
+/// Writes `contents` to `path` through a temporary file in the same directory and a rename.
+///
+/// # Errors
+/// Any I/O error; `path` is then untouched.
+pub fn write_atomically(path: &Path, contents: &str) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(contents.as_bytes())?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

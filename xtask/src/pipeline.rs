@@ -1,0 +1,163 @@
+//! The whole way from upstream pages to the merged document, without touching the disk.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::Error;
+use crate::convert::to_openapi_30;
+use crate::extract::{extract_block, parse_block};
+use crate::ids::{assign_missing_ids, check_unique_ids, operations};
+use crate::merge::{PageDocument, merge_pages};
+use crate::overlay::Corrections;
+
+/// The upstream pages, relative to the workspace root.
+pub const UPSTREAM_DIR: &str = "openapi/upstream";
+/// The local corrections, relative to the workspace root.
+pub const OVERLAY_FILE: &str = "openapi/overlay.yaml";
+/// The merged document, relative to the workspace root.
+pub const MERGED_FILE: &str = "openapi/openapi.yaml";
+
+/// One upstream page: its name (as shown in errors) and its Markdown text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// The page's name, e.g. `openapi/upstream/files-retrieve.md`.
+    pub name: String,
+    /// The Markdown text, as published.
+    pub text: String,
+}
+
+/// Reads a page's OpenAPI document: extracts the block, parses it, checks the fence header
+/// against the operation inside, and converts it to OpenAPI 3.0.
+///
+/// # Errors
+/// Any extraction, YAML, version, header or 3.1-conversion error, naming the page.
+pub fn read_page(page: &Page) -> Result<PageDocument, Error> {
+    let block = extract_block(&page.name, &page.text)?;
+    let mut document = parse_block(&page.name, &block)?;
+    let found: Vec<String> = operations(&document)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    let header = format!("{} {}", block.method, block.path);
+    if found != [header.as_str()] {
+        let found = if found.is_empty() {
+            "no operation".to_owned()
+        } else {
+            found.join(", ")
+        };
+        return Err(Error::HeaderMismatch {
+            page: page.name.clone(),
+            header,
+            found,
+        });
+    }
+    to_openapi_30(&page.name, &mut document)?;
+    Ok(PageDocument {
+        page: page.name.clone(),
+        document,
+    })
+}
+
+/// Builds the merged document from the pages and the corrections.
+///
+/// The steps: read each page ([`read_page`]); merge them; give operations without an id one
+/// derived from their summary; apply the overlay; check ids are unique and that the result
+/// parses as OpenAPI 3.0.
+///
+/// # Errors
+/// The first error of any step; nothing is written by this function.
+pub fn build(pages: &[Page], corrections: Option<&Corrections>) -> Result<Value, Error> {
+    let documents = pages.iter().map(read_page).collect::<Result<Vec<_>, _>>()?;
+    let mut merged = merge_pages(documents)?;
+    assign_missing_ids(&mut merged);
+    if let Some(corrections) = corrections {
+        corrections.apply(&mut merged)?;
+    }
+    check_unique_ids(&merged)?;
+    serde_json::from_value::<openapiv3::OpenAPI>(merged.clone()).map_err(|e| {
+        Error::InvalidMerged {
+            detail: e.to_string(),
+        }
+    })?;
+    Ok(merged)
+}
+
+/// Reads every `*.md` page of `dir`, in file-name order; pages are named by their path
+/// relative to `root` when they lie below it.
+///
+/// # Errors
+/// [`Error::Read`] for an unreadable directory or page, [`Error::NoPages`] for none.
+pub fn read_pages(root: &Path, dir: &Path) -> Result<Vec<Page>, Error> {
+    let shown = |path: &Path| display_path(root, path);
+    let entries = std::fs::read_dir(dir).map_err(|source| Error::Read {
+        path: shown(dir),
+        source,
+    })?;
+    let mut paths = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| Error::Read {
+            path: shown(dir),
+            source,
+        })?;
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "md") && path.is_file() {
+            paths.push(path);
+        }
+    }
+    if paths.is_empty() {
+        return Err(Error::NoPages { dir: shown(dir) });
+    }
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
+                path: shown(&path),
+                source,
+            })?;
+            Ok(Page {
+                name: shown(&path),
+                text,
+            })
+        })
+        .collect()
+}
+
+/// Reads the corrections at `root`'s [`OVERLAY_FILE`]; a missing file means no corrections.
+///
+/// # Errors
+/// [`Error::Read`] or [`Error::Overlay`].
+pub fn read_corrections(root: &Path) -> Result<Option<Corrections>, Error> {
+    let path = root.join(OVERLAY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Corrections::parse(OVERLAY_FILE, &text).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Read {
+            path: OVERLAY_FILE.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// Builds the merged document from the pages in `pages_dir` and `root`'s corrections.
+///
+/// # Errors
+/// As [`read_pages`], [`read_corrections`] and [`build`].
+pub fn build_from_dir(root: &Path, pages_dir: &Path) -> Result<Value, Error> {
+    let pages = read_pages(root, pages_dir)?;
+    let corrections = read_corrections(root)?;
+    build(&pages, corrections.as_ref())
+}
+
+/// `path` relative to `root` with `/` separators when below it, else as given.
+pub fn display_path(root: &Path, path: &Path) -> String {
+    let Ok(relative) = path.strip_prefix(root) else {
+        return path.display().to_string();
+    };
+    relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
