@@ -1,0 +1,192 @@
+//! `cargo xtask gen` as a command, on a copy of the workspace's `openapi/` directory: it
+//! recreates the document byte for byte, reports staleness, and on any bad input exits non-zero
+//! naming the file while leaving the merged document exactly as it was.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// A temporary workspace holding a copy of `openapi/`.
+fn copy_of_openapi() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let from = workspace().join("openapi");
+    let to = dir.path().join("openapi");
+    std::fs::create_dir_all(to.join("upstream")).expect("mkdir");
+    for sub in ["", "upstream"] {
+        for entry in std::fs::read_dir(from.join(sub)).expect("read openapi") {
+            let path = entry.expect("entry").path();
+            if path.is_file() {
+                std::fs::copy(&path, to.join(sub).join(path.file_name().expect("name")))
+                    .expect("copy");
+            }
+        }
+    }
+    dir
+}
+
+fn xtask(root: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+fn merged(root: &Path) -> Vec<u8> {
+    std::fs::read(root.join("openapi/openapi.yaml")).expect("merged document")
+}
+
+#[test]
+fn gen_recreates_a_deleted_document_byte_for_byte() {
+    let dir = copy_of_openapi();
+    let committed = merged(dir.path());
+    std::fs::remove_file(dir.path().join("openapi/openapi.yaml")).expect("delete");
+
+    let out = xtask(dir.path(), &["gen"]);
+
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(merged(dir.path()), committed);
+    let again = xtask(dir.path(), &["gen", "--check"]);
+    assert!(again.status.success());
+}
+
+#[test]
+fn check_reports_a_stale_document_with_a_diff_and_changes_nothing() {
+    let dir = copy_of_openapi();
+    let path = dir.path().join("openapi/openapi.yaml");
+    let stale = String::from_utf8(merged(dir.path()))
+        .expect("utf-8")
+        .replace("File size in bytes", "Size");
+    std::fs::write(&path, &stale).expect("write");
+
+    let out = xtask(dir.path(), &["gen", "--check"]);
+
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("-          description: Size"), "{stdout}");
+    assert!(
+        stdout.contains("+          description: File size in bytes"),
+        "{stdout}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("run `cargo xtask gen` and commit the result")
+    );
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), stale);
+}
+
+/// How a test spoils a file's text.
+type Corruption = Box<dyn Fn(&str) -> String>;
+
+/// Each bad input: the command fails, names the file, and the merged document is untouched.
+#[test]
+fn bad_inputs_fail_naming_the_file_and_leave_the_document_as_it_was() {
+    let retrieve = "openapi/upstream/files-retrieve.md";
+    let cases: [(&str, &str, Corruption); 7] = [
+        (
+            retrieve,
+            "no OpenAPI block",
+            Box::new(|t| {
+                t.replace("````yaml GET", "```yaml GET")
+                    .replace("\n````", "\n```")
+            }),
+        ),
+        (
+            retrieve,
+            "2 OpenAPI blocks",
+            Box::new(|t| format!("{t}\n{}", &t[t.find("````yaml").expect("block")..])),
+        ),
+        (
+            retrieve,
+            "invalid YAML",
+            Box::new(|t| t.replace("  title: Moonshot AI API", "  title: [Moonshot")),
+        ),
+        (
+            retrieve,
+            "unsupported OpenAPI version `2.0.0`",
+            Box::new(|t| t.replace("openapi: 3.1.0", "openapi: 2.0.0")),
+        ),
+        (
+            retrieve,
+            "unsupported OpenAPI version `4.0.0`",
+            Box::new(|t| t.replace("openapi: 3.1.0", "openapi: 4.0.0")),
+        ),
+        (
+            retrieve,
+            "the fence header says `GET /v1/files`",
+            Box::new(|t| t.replace("````yaml GET /v1/files/{file_id}", "````yaml GET /v1/files")),
+        ),
+        (
+            "openapi/overlay.yaml",
+            "invalid overlay",
+            Box::new(|t| t.replace("overlay: 1.1.0", "overlay: [1.1.0")),
+        ),
+    ];
+    for (file, expected, corrupt) in cases {
+        let dir = copy_of_openapi();
+        let before = merged(dir.path());
+        let path = dir.path().join(file);
+        let text = std::fs::read_to_string(&path).expect("read");
+        std::fs::write(&path, corrupt(&text)).expect("write");
+
+        let out = xtask(dir.path(), &["gen"]);
+
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{expected}: {stderr}");
+        assert!(
+            stderr.contains(file),
+            "{expected}: the error must name {file}: {stderr}"
+        );
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+        assert_eq!(
+            merged(dir.path()),
+            before,
+            "{expected}: the document changed"
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("openapi"))
+            .expect("dir")
+            .collect();
+        assert_eq!(
+            leftovers.len(),
+            4,
+            "{expected}: a stray file was left behind"
+        );
+    }
+}
+
+#[test]
+fn a_conflicting_component_names_both_pages() {
+    let dir = copy_of_openapi();
+    let before = merged(dir.path());
+    let path = dir.path().join("openapi/upstream/files-content.md");
+    let text = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(
+        &path,
+        text.replace(
+            "description: Error code",
+            "description: Error code (numeric)",
+        ),
+    )
+    .expect("write");
+
+    let out = xtask(dir.path(), &["gen"]);
+
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("/components/schemas/ErrorResponse/properties/error/properties/code/description differs between openapi/upstream/files-content.md and openapi/upstream/files-retrieve.md"),
+        "{stderr}"
+    );
+    assert_eq!(merged(dir.path()), before);
+}
