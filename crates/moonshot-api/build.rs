@@ -27,6 +27,8 @@ fn main() {
     settings
         .with_interface(progenitor::InterfaceStyle::Positional)
         .with_derive("schemars::JsonSchema")
+        // Per-call headers, timeouts and the response head come from `src/hooks.rs`.
+        .with_hooks(progenitor::HooksMode::Expected)
         // `purpose` is an open set: the hand-written enum keeps values the docs do not list.
         .with_replacement(
             "Purpose",

@@ -1,0 +1,546 @@
+//! The client: configuration, authentication, and the retry loop every call goes through.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use backon::Retryable as _;
+use moonshot_api::hooks::{CallContext, ResponseHead};
+use moonshot_api::types::ErrorResponse;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
+use secrecy::{ExposeSecret as _, SecretString};
+use tracing::Instrument as _;
+
+use crate::error::{ApiError, Error};
+use crate::files::Files;
+use crate::retry::{RetryPolicy, requested_wait};
+
+/// Moonshot's global endpoint, the default.
+pub const GLOBAL_BASE_URL: &str = "https://api.moonshot.ai";
+/// Moonshot's endpoint for China. Keys do not cross between the two.
+pub const CHINA_BASE_URL: &str = "https://api.moonshot.cn";
+/// The environment variable [`Client::from_env`] reads the API key from.
+pub const API_KEY_ENV: &str = "MOONSHOT_API_KEY";
+/// The environment variable [`Client::from_env`] reads an optional base URL from.
+pub const BASE_URL_ENV: &str = "MOONSHOT_BASE_URL";
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const REQUEST_ID_HEADER: &str = "msh-request-id";
+/// How much of an unexpected body is read and kept for the error message.
+const SNIPPET_CHARS: usize = 300;
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// A client for Moonshot's platform API. Cheap to clone (one shared connection pool); `Send`
+/// and `Sync`.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), moonshot::Error> {
+/// let client = moonshot::Client::from_env()?;
+/// let file = client.files().retrieve("clg681objj8g9m7n4je0").await?;
+/// println!("{} ({} bytes, {})", file.filename, file.bytes, file.status);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    api: moonshot_api::Client,
+    base_url: String,
+    /// Authorization (marked sensitive) and User-Agent, added to each request.
+    headers: HeaderMap,
+    timeout: Duration,
+    retry: RetryPolicy,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url)
+            .field("timeout", &self.inner.timeout)
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client with `api_key` and every default: the global endpoint, a 60 s timeout, 2 retries.
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] when the key is empty or cannot be sent in a header.
+    pub fn new(api_key: impl Into<String>) -> Result<Self, Error> {
+        Self::builder().api_key(api_key).build()
+    }
+
+    /// A client configured from the environment: the key from `MOONSHOT_API_KEY`, and the base
+    /// URL from `MOONSHOT_BASE_URL` when set (e.g. `https://api.moonshot.cn`).
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] when `MOONSHOT_API_KEY` is unset or empty, or
+    /// `MOONSHOT_BASE_URL` is not an http(s) URL.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let mut builder = Self::builder();
+        if let Some(key) = lookup(API_KEY_ENV) {
+            builder = builder.api_key(key);
+        }
+        if let Some(url) = lookup(BASE_URL_ENV).filter(|u| !u.trim().is_empty()) {
+            builder = builder.base_url(url);
+        }
+        builder.build()
+    }
+
+    /// A builder for every setting.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The Files API.
+    pub fn files(&self) -> Files<'_> {
+        Files::new(self)
+    }
+
+    /// The base URL requests go to, without a trailing `/v1`.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    pub(crate) fn api(&self) -> &moonshot_api::Client {
+        &self.inner.api
+    }
+
+    /// Runs one attempt of a call with this client's headers and timeout; returns its output and
+    /// the head of the response, if one arrived.
+    pub(crate) async fn send<F: Future>(&self, call: F) -> (F::Output, Option<ResponseHead>) {
+        CallContext::new(self.inner.headers.clone(), Some(self.inner.timeout))
+            .run(call)
+            .await
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, or the retry policy says stop. Each
+    /// attempt is traced in a `moonshot.request` span.
+    pub(crate) async fn with_retries<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        mut attempt: F,
+    ) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let attempts = AtomicU32::new(0);
+        let limit = self.inner.retry.retry_after_limit();
+        let result = (|| {
+            let n = attempts.fetch_add(1, Ordering::Relaxed) + 1;
+            let span = tracing::info_span!(
+                "moonshot.request",
+                operation,
+                attempt = n,
+                status = tracing::field::Empty,
+                request_id = tracing::field::Empty,
+                elapsed_ms = tracing::field::Empty,
+            );
+            let started = Instant::now();
+            let future = attempt();
+            async move {
+                let result = future.await;
+                let span = tracing::Span::current();
+                span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+                if let Err(error) = &result {
+                    tracing::debug!(%error, "attempt failed");
+                }
+                result
+            }
+            .instrument(span)
+        })
+        .retry(self.inner.retry.delays())
+        .sleep(tokio::time::sleep)
+        .when(Error::is_retryable)
+        .adjust(move |error, computed| {
+            let computed = computed?;
+            match error.retry_after() {
+                Some(asked) if asked > limit => None,
+                Some(asked) => Some(asked),
+                None => Some(computed),
+            }
+        })
+        .notify(|error, wait| tracing::info!(%error, wait_ms = wait.as_millis() as u64, "retrying"))
+        .await;
+        result.map_err(|mut error| {
+            error.set_attempts(attempts.load(Ordering::Relaxed));
+            error
+        })
+    }
+}
+
+/// Records the response's status and request id on the current attempt's span.
+pub(crate) fn trace_head(head: Option<&ResponseHead>) -> Option<String> {
+    let head = head?;
+    let span = tracing::Span::current();
+    span.record("status", head.status.as_u16());
+    let request_id = request_id(&head.headers);
+    if let Some(id) = &request_id {
+        span.record("request_id", id.as_str());
+    }
+    request_id
+}
+
+fn request_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Turns what the generated client returned for a failed attempt into this crate's error.
+pub(crate) async fn map_error(
+    error: moonshot_api::Error<ErrorResponse>,
+    head: Option<&ResponseHead>,
+) -> Error {
+    use moonshot_api::Error as Generated;
+    match error {
+        Generated::CommunicationError(e) | Generated::ResponseBodyError(e) => transport_error(e),
+        Generated::ErrorResponse(response) => {
+            let (status, headers) = (response.status().as_u16(), response.headers().clone());
+            let body = response.into_inner().error;
+            api_error(status, &headers, body.message, body.type_, body.code)
+        }
+        Generated::UnexpectedResponse(response) => {
+            let (status, headers) = (response.status().as_u16(), response.headers().clone());
+            match read_limited(response, ERROR_BODY_LIMIT).await {
+                Ok(body) => error_from_body(status, &headers, &body),
+                Err(e) => transport_error(e),
+            }
+        }
+        Generated::InvalidResponsePayload(body, decode_error) => {
+            let status = head.map_or(200, |h| h.status.as_u16());
+            let headers = head.map(|h| h.headers.clone()).unwrap_or_default();
+            if status >= 400 {
+                error_from_body(status, &headers, &body)
+            } else {
+                Error::UndecodableResponse {
+                    status,
+                    request_id: request_id(&headers),
+                    detail: decode_error.to_string(),
+                    snippet: snippet(&body),
+                    attempts: 1,
+                }
+            }
+        }
+        Generated::InvalidRequest(reason) => Error::InvalidInput {
+            name: "request",
+            reason,
+        },
+        other => Error::Connection {
+            attempts: 1,
+            source: other.to_string().into(),
+        },
+    }
+}
+
+/// A timeout or a connection failure.
+pub(crate) fn transport_error(error: reqwest::Error) -> Error {
+    if error.is_timeout() {
+        Error::Timeout {
+            attempts: 1,
+            source: Box::new(error),
+        }
+    } else {
+        Error::Connection {
+            attempts: 1,
+            source: Box::new(error),
+        }
+    }
+}
+
+/// An error from a status and a body that may or may not be Moonshot's error JSON.
+fn error_from_body(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+    match serde_json::from_slice::<ErrorResponse>(body) {
+        Ok(parsed) => api_error(
+            status,
+            headers,
+            parsed.error.message,
+            parsed.error.type_,
+            parsed.error.code,
+        ),
+        Err(_) => api_error(status, headers, snippet(body), None, None),
+    }
+}
+
+fn api_error(
+    status: u16,
+    headers: &HeaderMap,
+    message: String,
+    error_type: Option<String>,
+    code: Option<String>,
+) -> Error {
+    let retry_after = requested_wait(headers, &message, SystemTime::now());
+    Error::from_api(ApiError {
+        status,
+        error_type: error_type.filter(|t| !t.is_empty()),
+        message,
+        code,
+        request_id: request_id(headers),
+        retry_after,
+        attempts: 1,
+    })
+}
+
+/// The start of a body as text, cut to a few hundred characters.
+pub(crate) fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(SNIPPET_CHARS * 4)]);
+    let mut cut: String = text.chars().take(SNIPPET_CHARS).collect();
+    if cut.len() < text.len() || body.len() > SNIPPET_CHARS * 4 {
+        cut.push('…');
+    }
+    cut
+}
+
+async fn read_limited(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        body.extend_from_slice(&chunk[..chunk.len().min(limit - body.len())]);
+        if body.len() >= limit {
+            break;
+        }
+    }
+    Ok(body)
+}
+
+/// Settings for a [`Client`]; start from [`Client::builder`].
+#[derive(Default)]
+pub struct ClientBuilder {
+    api_key: Option<SecretString>,
+    base_url: Option<String>,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    retry: Option<RetryPolicy>,
+    user_agent: Option<String>,
+    http_client: Option<reqwest::Client>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field("base_url", &self.base_url)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
+            .field("user_agent", &self.user_agent)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// The API key (required). Create one in the Moonshot console's API keys page.
+    #[must_use]
+    pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
+        self.api_key = Some(SecretString::from(api_key.into()));
+        self
+    }
+
+    /// The endpoint: [`GLOBAL_BASE_URL`] (the default), [`CHINA_BASE_URL`], or any other, such as
+    /// a local server. A trailing `/v1`, as OpenAI-SDK users write it, is accepted.
+    #[must_use]
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// Use Moonshot's endpoint for China, [`CHINA_BASE_URL`].
+    #[must_use]
+    pub fn china(self) -> Self {
+        self.base_url(CHINA_BASE_URL)
+    }
+
+    /// The time allowed for one attempt, body included (default 60 s). Raise it to stream very
+    /// large contents over slow links.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The time allowed to connect (default 10 s). Not applied to a client given with
+    /// [`ClientBuilder::http_client`], which keeps its own.
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// How failed calls are retried (default [`RetryPolicy::default`]; [`RetryPolicy::none`]
+    /// turns retries off).
+    #[must_use]
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// The `User-Agent` header (default `moonshot-rs/<version>`).
+    #[must_use]
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// The HTTP client to send requests with, e.g. one configured with a proxy. Authentication,
+    /// user agent and the timeout are still added to each request.
+    #[must_use]
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] when no API key was given or it is blank or unsendable, the base
+    /// URL is not an http(s) URL, the user agent is not a valid header value, or the HTTP client
+    /// cannot be built.
+    pub fn build(self) -> Result<Client, Error> {
+        let api_key = self.api_key.filter(|k| !k.expose_secret().trim().is_empty()).ok_or_else(|| {
+            Error::Configuration(format!(
+                "no API key: set {API_KEY_ENV} or call ClientBuilder::api_key (keys are created in \
+                 the Moonshot console's API keys page)"
+            ))
+        })?;
+        let mut authorization =
+            HeaderValue::try_from(format!("Bearer {}", api_key.expose_secret().trim())).map_err(
+                |_| {
+                    Error::Configuration(
+                        "the API key holds characters that cannot be sent in a header".into(),
+                    )
+                },
+            )?;
+        authorization.set_sensitive(true);
+        let user_agent = self
+            .user_agent
+            .unwrap_or_else(|| format!("moonshot-rs/{}", env!("CARGO_PKG_VERSION")));
+        let user_agent = HeaderValue::try_from(user_agent).map_err(|_| {
+            Error::Configuration("the user agent is not a valid header value".into())
+        })?;
+        let mut headers = HeaderMap::with_capacity(2);
+        headers.insert(AUTHORIZATION, authorization);
+        headers.insert(USER_AGENT, user_agent);
+
+        let base_url = normalize_base_url(self.base_url.as_deref().unwrap_or(GLOBAL_BASE_URL))?;
+        let http = match self.http_client {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+                .build()
+                .map_err(|e| {
+                    Error::Configuration(format!("the HTTP client cannot be built: {e}"))
+                })?,
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                api: moonshot_api::Client::new_with_client(&base_url, http),
+                base_url,
+                headers,
+                timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+                retry: self.retry.unwrap_or_default(),
+            }),
+        })
+    }
+}
+
+/// `https://api.moonshot.ai/v1/` -> `https://api.moonshot.ai`: the generated paths hold `/v1`.
+fn normalize_base_url(url: &str) -> Result<String, Error> {
+    let trimmed = url.trim().trim_end_matches('/');
+    let trimmed = trimmed
+        .strip_suffix("/v1")
+        .unwrap_or(trimmed)
+        .trim_end_matches('/');
+    let parsed = reqwest::Url::parse(trimmed)
+        .map_err(|e| Error::Configuration(format!("base URL `{url}` is not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(Error::Configuration(format!(
+            "base URL `{url}` must be an http(s) URL such as {GLOBAL_BASE_URL}"
+        )));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(Error::Configuration(format!(
+            "base URL `{url}` must not hold a query or fragment"
+        )));
+    }
+    Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_normalized() {
+        for (given, expected) in [
+            ("https://api.moonshot.ai", "https://api.moonshot.ai"),
+            ("https://api.moonshot.ai/", "https://api.moonshot.ai"),
+            ("https://api.moonshot.cn/v1", "https://api.moonshot.cn"),
+            (" https://api.moonshot.cn/v1/ ", "https://api.moonshot.cn"),
+            (
+                "http://127.0.0.1:8080/proxy/v1",
+                "http://127.0.0.1:8080/proxy",
+            ),
+        ] {
+            assert_eq!(normalize_base_url(given).expect(given), expected);
+        }
+        for bad in ["api.moonshot.ai", "ftp://x", "", "https://x/?a=1"] {
+            assert!(
+                matches!(normalize_base_url(bad), Err(Error::Configuration(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn from_env_reads_the_key_and_an_optional_base_url() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let client = Client::from_lookup(env(&[(API_KEY_ENV, "sk-1")])).expect("key set");
+        assert_eq!(client.base_url(), GLOBAL_BASE_URL);
+        let client = Client::from_lookup(env(&[
+            (API_KEY_ENV, "sk-1"),
+            (BASE_URL_ENV, "https://api.moonshot.cn/v1"),
+        ]))
+        .expect("key and url set");
+        assert_eq!(client.base_url(), CHINA_BASE_URL);
+        let client = Client::from_lookup(env(&[(API_KEY_ENV, "sk-1"), (BASE_URL_ENV, " ")]))
+            .expect("blank url");
+        assert_eq!(client.base_url(), GLOBAL_BASE_URL);
+        for unset in [env(&[]), env(&[(API_KEY_ENV, "")])] {
+            let err = Client::from_lookup(unset).expect_err("no key");
+            assert!(err.to_string().contains("set MOONSHOT_API_KEY"), "{err}");
+        }
+        let err = Client::from_lookup(env(&[(API_KEY_ENV, "sk-1"), (BASE_URL_ENV, "nonsense")]))
+            .expect_err("bad url");
+        assert!(err.to_string().contains("`nonsense`"), "{err}");
+    }
+
+    #[test]
+    fn snippets_are_cut() {
+        assert_eq!(snippet(b"short"), "short");
+        let long = "x".repeat(1000);
+        let cut = snippet(long.as_bytes());
+        assert_eq!(cut.chars().count(), SNIPPET_CHARS + 1);
+        assert!(cut.ends_with('…'));
+    }
+}

@@ -1,0 +1,242 @@
+//! The one error type of the client.
+
+use std::fmt;
+use std::time::Duration;
+
+/// What went wrong with a call.
+///
+/// API failures are told apart by HTTP status and Moonshot's `error.type`; each carries what is
+/// known of the failure in an [`ApiError`]. Use [`Error::status`], [`Error::request_id`] and
+/// [`Error::is_retryable`] to act on any error without matching every variant.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request was malformed (400, other than a content filter).
+    #[error("bad request: {0}")]
+    BadRequest(ApiError),
+    /// The API key was missing, wrong, or belongs to the other region (401). Check
+    /// `MOONSHOT_API_KEY` and that the base URL matches where the key was issued.
+    #[error("authentication failed: {0}")]
+    Authentication(ApiError),
+    /// The key may not do this (403).
+    #[error("permission denied: {0}")]
+    PermissionDenied(ApiError),
+    /// No such file, or it belongs to someone else (404).
+    #[error("not found: {0}")]
+    NotFound(ApiError),
+    /// Too many requests (429 `rate_limit_reached_error`); retried by default.
+    #[error("rate limited: {0}")]
+    RateLimited(ApiError),
+    /// The account's balance or quota is used up (429 `exceeded_current_quota_error`). Never
+    /// retried: waiting does not fix it.
+    #[error("quota exceeded: {0}")]
+    QuotaExceeded(ApiError),
+    /// The service is overloaded (429 `engine_overloaded_error`, or 503); retried by default.
+    #[error("service overloaded: {0}")]
+    Overloaded(ApiError),
+    /// The input was refused by Moonshot's content filter (400 `content_filter`).
+    #[error("content filtered: {0}")]
+    ContentFiltered(ApiError),
+    /// The server failed (5xx), including a failed text extraction; retried by default.
+    #[error("server error: {0}")]
+    Server(ApiError),
+    /// Any other unsuccessful status (408 and 409 are retried by default).
+    #[error("unexpected status: {0}")]
+    UnexpectedStatus(ApiError),
+    /// The request did not complete within the configured timeout.
+    #[error("timed out after {attempts} attempt(s)")]
+    Timeout {
+        /// Attempts made, the first included.
+        attempts: u32,
+        /// The underlying transport error.
+        #[source]
+        source: BoxError,
+    },
+    /// The connection failed or broke (refused, reset, closed before the whole body arrived).
+    #[error("connection failed after {attempts} attempt(s): {source}")]
+    Connection {
+        /// Attempts made, the first included.
+        attempts: u32,
+        /// The underlying transport error.
+        #[source]
+        source: BoxError,
+    },
+    /// A successful response whose body could not be decoded (malformed JSON, a missing
+    /// required field, text that is not UTF-8).
+    #[error("undecodable response (status {status}{}): {detail}; body starts: {snippet:?}", RequestIdSuffix(request_id.as_deref()))]
+    UndecodableResponse {
+        /// The HTTP status.
+        status: u16,
+        /// Moonshot's request id, from the `Msh-Request-Id` header.
+        request_id: Option<String>,
+        /// What the decoder said.
+        detail: String,
+        /// The start of the body, cut to a few hundred characters.
+        snippet: String,
+        /// Attempts made, the first included.
+        attempts: u32,
+    },
+    /// An argument was refused before any request was sent.
+    #[error("invalid {name}: {reason}")]
+    InvalidInput {
+        /// Which argument.
+        name: &'static str,
+        /// Why, and what to do.
+        reason: String,
+    },
+    /// The client could not be built (no API key, a bad base URL, a bad header value).
+    #[error("configuration error: {0}")]
+    Configuration(String),
+    /// Writing a streamed body to the caller's writer failed.
+    #[error("writing the response body failed: {0}")]
+    Write(#[source] std::io::Error),
+}
+
+/// A transport error, boxed so that no HTTP library type is part of this crate's interface.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What is known of an unsuccessful response from the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: u16,
+    /// Moonshot's `error.type`, e.g. `resource_not_found_error`.
+    pub error_type: Option<String>,
+    /// Moonshot's `error.message`, or the start of the body when it was not Moonshot's JSON.
+    pub message: String,
+    /// Moonshot's `error.code`, when given.
+    pub code: Option<String>,
+    /// Moonshot's request id, from the `Msh-Request-Id` header: quote it to Moonshot's support.
+    pub request_id: Option<String>,
+    /// How long the server asked to wait before retrying, when it said.
+    pub retry_after: Option<Duration>,
+    /// Attempts made, the first included.
+    pub attempts: u32,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.status)?;
+        if let Some(error_type) = &self.error_type {
+            write!(f, " {error_type}")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(code) = &self.code {
+            write!(f, " (code {code})")?;
+        }
+        write!(f, "{}", RequestIdSuffix(self.request_id.as_deref()))?;
+        if self.attempts > 1 {
+            write!(f, " after {} attempts", self.attempts)?;
+        }
+        Ok(())
+    }
+}
+
+struct RequestIdSuffix<'a>(Option<&'a str>);
+
+impl fmt::Display for RequestIdSuffix<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(id) => write!(f, " [request id {id}]"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Matches the variants that carry an [`ApiError`], by reference or by mutable reference.
+macro_rules! api_error_of {
+    ($error:expr) => {
+        match $error {
+            Error::BadRequest(e)
+            | Error::Authentication(e)
+            | Error::PermissionDenied(e)
+            | Error::NotFound(e)
+            | Error::RateLimited(e)
+            | Error::QuotaExceeded(e)
+            | Error::Overloaded(e)
+            | Error::ContentFiltered(e)
+            | Error::Server(e)
+            | Error::UnexpectedStatus(e) => Some(e),
+            _ => None,
+        }
+    };
+}
+
+impl Error {
+    /// The API failure's details, for the variants that come from an HTTP error status.
+    pub fn api_error(&self) -> Option<&ApiError> {
+        api_error_of!(self)
+    }
+
+    /// The HTTP status of the response, when one was received.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::UndecodableResponse { status, .. } => Some(*status),
+            other => other.api_error().map(|e| e.status),
+        }
+    }
+
+    /// Moonshot's request id (`Msh-Request-Id`), when a response carried one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Self::UndecodableResponse { request_id, .. } => request_id.as_deref(),
+            other => other.api_error().and_then(|e| e.request_id.as_deref()),
+        }
+    }
+
+    /// How many attempts were made before giving up (0 when no request was sent).
+    pub fn attempts(&self) -> u32 {
+        match self {
+            Self::Timeout { attempts, .. }
+            | Self::Connection { attempts, .. }
+            | Self::UndecodableResponse { attempts, .. } => *attempts,
+            other => other.api_error().map_or(0, |e| e.attempts),
+        }
+    }
+
+    /// Whether the same call may succeed if made again: timeouts, connection failures, rate
+    /// limits, overload, 408, 409 and 5xx. Never a used-up quota.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Timeout { .. } | Self::Connection { .. } => true,
+            Self::RateLimited(_) | Self::Overloaded(_) | Self::Server(_) => true,
+            Self::UnexpectedStatus(e) => matches!(e.status, 408 | 409) || e.status >= 500,
+            _ => false,
+        }
+    }
+
+    /// How long the server asked to wait before retrying, when it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.api_error().and_then(|e| e.retry_after)
+    }
+
+    pub(crate) fn set_attempts(&mut self, n: u32) {
+        match self {
+            Self::Timeout { attempts, .. }
+            | Self::Connection { attempts, .. }
+            | Self::UndecodableResponse { attempts, .. } => *attempts = n,
+            other => {
+                if let Some(e) = api_error_of!(other) {
+                    e.attempts = n;
+                }
+            }
+        }
+    }
+
+    /// The variant for an unsuccessful status and Moonshot's `error.type`.
+    pub(crate) fn from_api(api: ApiError) -> Self {
+        match (api.status, api.error_type.as_deref()) {
+            (_, Some("exceeded_current_quota_error")) => Self::QuotaExceeded(api),
+            (_, Some("engine_overloaded_error")) | (503, _) => Self::Overloaded(api),
+            (_, Some("rate_limit_reached_error")) | (429, _) => Self::RateLimited(api),
+            (_, Some("content_filter")) => Self::ContentFiltered(api),
+            (400, _) => Self::BadRequest(api),
+            (401, _) => Self::Authentication(api),
+            (403, _) => Self::PermissionDenied(api),
+            (404, _) => Self::NotFound(api),
+            (500..=599, _) => Self::Server(api),
+            _ => Self::UnexpectedStatus(api),
+        }
+    }
+}

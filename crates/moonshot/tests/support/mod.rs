@@ -1,0 +1,201 @@
+//! A scripted HTTP server on 127.0.0.1 for what a mock server cannot do: answer differently
+//! from one request to the next, stall, or break a body off mid-way.
+
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// The API key tests configure; no output may ever contain it.
+pub const API_KEY: &str = "sk-test-5ecret-key-never-printed";
+
+/// One scripted answer.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// A whole response.
+    Full {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// Wait, then answer.
+    Delayed(Duration, Box<Reply>),
+    /// Declare `declared` body bytes, send `body` (fewer), then close the connection.
+    Truncated { declared: usize, body: Vec<u8> },
+}
+
+impl Reply {
+    pub fn json(status: u16, body: &serde_json::Value) -> Self {
+        Self::Full {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.to_string().into_bytes(),
+        }
+    }
+
+    pub fn text(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        Self::Full {
+            status,
+            headers: vec![("content-type".into(), content_type.into())],
+            body: body.into(),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        if let Self::Full { headers, .. } = &mut self {
+            headers.push((name.into(), value.into()));
+        }
+        self
+    }
+}
+
+/// A server answering each request with the next reply of its script (the last one repeats).
+pub struct ScriptedServer {
+    addr: SocketAddr,
+    requests: Arc<Mutex<Vec<String>>>,
+    script: Arc<Mutex<VecDeque<Reply>>>,
+}
+
+impl ScriptedServer {
+    pub async fn start(script: Vec<Reply>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let script = Arc::new(Mutex::new(VecDeque::from(script)));
+        let (seen, replies) = (Arc::clone(&requests), Arc::clone(&script));
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let (seen, replies) = (Arc::clone(&seen), Arc::clone(&replies));
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match socket.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    seen.lock()
+                        .expect("lock")
+                        .push(String::from_utf8_lossy(&head).into_owned());
+                    let reply = {
+                        let mut replies = replies.lock().expect("lock");
+                        if replies.len() > 1 {
+                            replies.pop_front()
+                        } else {
+                            replies.front().cloned()
+                        }
+                    };
+                    let Some(reply) = reply else { return };
+                    write_reply(&mut socket, reply).await;
+                });
+            }
+        });
+        Self {
+            addr,
+            requests,
+            script,
+        }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The requests received so far (request line and headers).
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().expect("lock").clone()
+    }
+
+    pub fn hits(&self) -> usize {
+        self.requests.lock().expect("lock").len()
+    }
+
+    /// Replaces the script.
+    pub fn answer(&self, script: Vec<Reply>) {
+        *self.script.lock().expect("lock") = VecDeque::from(script);
+    }
+}
+
+async fn write_reply(socket: &mut tokio::net::TcpStream, reply: Reply) {
+    match reply {
+        Reply::Delayed(wait, reply) => {
+            tokio::time::sleep(wait).await;
+            Box::pin(write_reply(socket, *reply)).await;
+        }
+        Reply::Full {
+            status,
+            headers,
+            body,
+        } => {
+            let mut out = format!(
+                "HTTP/1.1 {status} Scripted\r\ncontent-length: {}\r\nconnection: close\r\n",
+                body.len()
+            );
+            for (name, value) in headers {
+                out.push_str(&format!("{name}: {value}\r\n"));
+            }
+            out.push_str("\r\n");
+            let _ = socket.write_all(out.as_bytes()).await;
+            let _ = socket.write_all(&body).await;
+            let _ = socket.shutdown().await;
+        }
+        Reply::Truncated { declared, body } => {
+            let out = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {declared}\r\nconnection: close\r\n\r\n"
+            );
+            let _ = socket.write_all(out.as_bytes()).await;
+            let _ = socket.write_all(&body).await;
+            let _ = socket.flush().await;
+            // Dropping the socket closes the connection before the declared length.
+        }
+    }
+}
+
+/// A client for `base_url` with the test key and quick retries.
+pub fn client(base_url: &str) -> moonshot::Client {
+    client_with(base_url, quick_retries())
+}
+
+/// A client for `base_url` with the test key and `retry`.
+pub fn client_with(base_url: &str, retry: moonshot::RetryPolicy) -> moonshot::Client {
+    moonshot::Client::builder()
+        .api_key(API_KEY)
+        .base_url(base_url)
+        .retry(retry)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client builds")
+}
+
+/// The default number of retries with short waits, so tests run fast.
+pub fn quick_retries() -> moonshot::RetryPolicy {
+    moonshot::RetryPolicy::default()
+        .initial_delay(Duration::from_millis(5))
+        .max_delay(Duration::from_millis(20))
+}
+
+pub fn file_object(id: &str) -> serde_json::Value {
+    serde_json::json!({
+        "id": id,
+        "object": "file",
+        "bytes": 761790,
+        "created_at": 1700815879,
+        "filename": "xlnet.pdf",
+        "purpose": "file-extract",
+        "status": "ok",
+        "status_details": ""
+    })
+}
+
+pub fn moonshot_error(error_type: &str, message: &str) -> serde_json::Value {
+    serde_json::json!({"error": {"message": message, "type": error_type}})
+}
