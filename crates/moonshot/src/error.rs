@@ -37,9 +37,14 @@ pub enum Error {
     /// The input was refused by Moonshot's content filter (400 `content_filter`).
     #[error("content filtered: {0}")]
     ContentFiltered(ApiError),
-    /// The server failed (5xx), including a failed text extraction; retried by default.
+    /// The server failed (5xx); retried by default.
     #[error("server error: {0}")]
     Server(ApiError),
+    /// The file's text could not be extracted (500 "extract task failed: ..."), e.g. a scan
+    /// without a text layer, or a file uploaded for another purpose. Not retried: the same file
+    /// fails the same way.
+    #[error("text extraction failed: {0}")]
+    ExtractionFailed(ApiError),
     /// Any other unsuccessful status (408 and 409 are retried by default).
     #[error("unexpected status: {0}")]
     UnexpectedStatus(ApiError),
@@ -157,6 +162,7 @@ macro_rules! api_error_of {
             | Error::Overloaded(e)
             | Error::ContentFiltered(e)
             | Error::Server(e)
+            | Error::ExtractionFailed(e)
             | Error::UnexpectedStatus(e) => Some(e),
             _ => None,
         }
@@ -235,6 +241,7 @@ impl Error {
             (401, _) => Self::Authentication(api),
             (403, _) => Self::PermissionDenied(api),
             (404, _) => Self::NotFound(api),
+            (500, _) if api.message.starts_with("extract task failed") => Self::ExtractionFailed(api),
             (500..=599, _) => Self::Server(api),
             _ => Self::UnexpectedStatus(api),
         }

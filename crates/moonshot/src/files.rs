@@ -43,8 +43,9 @@ impl<'a> Files<'a> {
     /// `file-extract` have one; see [`FileContent::parsed`] for its fields.
     ///
     /// # Errors
-    /// As [`Files::retrieve`]; [`Error::UndecodableResponse`] when the body is not UTF-8. A body
-    /// cut off mid-way is a retryable [`Error::Connection`].
+    /// As [`Files::retrieve`]; [`Error::ExtractionFailed`] when the file has no extractable text;
+    /// [`Error::UndecodableResponse`] when the body is not UTF-8. A body cut off mid-way is a
+    /// retryable [`Error::Connection`].
     pub async fn content(&self, file_id: &str) -> Result<FileContent, Error> {
         check_file_id(file_id)?;
         let client = self.client;

@@ -94,7 +94,7 @@ async fn content_errors_are_mapped_like_retrieve() {
 }
 
 #[tokio::test]
-async fn an_extraction_failure_is_a_server_error_with_moonshots_message() {
+async fn an_extraction_failure_is_told_apart_and_not_retried() {
     let failed = support::moonshot_error("", "extract task failed: unsupported file");
     let server = ScriptedServer::start(vec![Reply::json(500, &failed)]).await;
 
@@ -104,12 +104,13 @@ async fn an_extraction_failure_is_a_server_error_with_moonshots_message() {
         .await
         .expect_err("500");
 
-    let Error::Server(api) = &err else {
+    let Error::ExtractionFailed(api) = &err else {
         panic!("got {err:?}")
     };
     assert_eq!(api.message, "extract task failed: unsupported file");
     assert_eq!(api.error_type, None, "an empty type is no type");
-    assert_eq!(api.attempts, 3);
+    assert!(!err.is_retryable());
+    assert_eq!(server.hits(), 1);
 }
 
 #[tokio::test]
