@@ -5,6 +5,8 @@ use std::time::Duration;
 
 /// What went wrong with a call.
 ///
+/// Small enough to return by value: the details of API failures are boxed.
+///
 /// API failures are told apart by HTTP status and Moonshot's `error.type`; each carries what is
 /// known of the failure in an [`ApiError`]. Use [`Error::status`], [`Error::request_id`] and
 /// [`Error::is_retryable`] to act on any error without matching every variant.
@@ -13,41 +15,41 @@ use std::time::Duration;
 pub enum Error {
     /// The request was malformed (400, other than a content filter).
     #[error("bad request: {0}")]
-    BadRequest(ApiError),
+    BadRequest(Box<ApiError>),
     /// The API key was missing, wrong, or belongs to the other region (401). Check
     /// `MOONSHOT_API_KEY` and that the base URL matches where the key was issued.
     #[error("authentication failed: {0}")]
-    Authentication(ApiError),
+    Authentication(Box<ApiError>),
     /// The key may not do this (403).
     #[error("permission denied: {0}")]
-    PermissionDenied(ApiError),
+    PermissionDenied(Box<ApiError>),
     /// No such file, or it belongs to someone else (404).
     #[error("not found: {0}")]
-    NotFound(ApiError),
+    NotFound(Box<ApiError>),
     /// Too many requests (429 `rate_limit_reached_error`); retried by default.
     #[error("rate limited: {0}")]
-    RateLimited(ApiError),
+    RateLimited(Box<ApiError>),
     /// The account's balance or quota is used up (429 `exceeded_current_quota_error`). Never
     /// retried: waiting does not fix it.
     #[error("quota exceeded: {0}")]
-    QuotaExceeded(ApiError),
+    QuotaExceeded(Box<ApiError>),
     /// The service is overloaded (429 `engine_overloaded_error`, or 503); retried by default.
     #[error("service overloaded: {0}")]
-    Overloaded(ApiError),
+    Overloaded(Box<ApiError>),
     /// The input was refused by Moonshot's content filter (400 `content_filter`).
     #[error("content filtered: {0}")]
-    ContentFiltered(ApiError),
+    ContentFiltered(Box<ApiError>),
     /// The server failed (5xx); retried by default.
     #[error("server error: {0}")]
-    Server(ApiError),
+    Server(Box<ApiError>),
     /// The file's text could not be extracted (500 "extract task failed: ..."), e.g. a scan
     /// without a text layer, or a file uploaded for another purpose. Not retried: the same file
     /// fails the same way.
     #[error("text extraction failed: {0}")]
-    ExtractionFailed(ApiError),
+    ExtractionFailed(Box<ApiError>),
     /// Any other unsuccessful status (408 and 409 are retried by default).
     #[error("unexpected status: {0}")]
-    UnexpectedStatus(ApiError),
+    UnexpectedStatus(Box<ApiError>),
     /// The request did not complete within the configured timeout.
     #[error("timed out after {attempts} attempt(s)")]
     Timeout {
@@ -151,19 +153,19 @@ impl fmt::Display for RequestIdSuffix<'_> {
 
 /// Matches the variants that carry an [`ApiError`], by reference or by mutable reference.
 macro_rules! api_error_of {
-    ($error:expr) => {
+    ($error:expr, $e:ident => $found:expr) => {
         match $error {
-            Error::BadRequest(e)
-            | Error::Authentication(e)
-            | Error::PermissionDenied(e)
-            | Error::NotFound(e)
-            | Error::RateLimited(e)
-            | Error::QuotaExceeded(e)
-            | Error::Overloaded(e)
-            | Error::ContentFiltered(e)
-            | Error::Server(e)
-            | Error::ExtractionFailed(e)
-            | Error::UnexpectedStatus(e) => Some(e),
+            Error::BadRequest($e)
+            | Error::Authentication($e)
+            | Error::PermissionDenied($e)
+            | Error::NotFound($e)
+            | Error::RateLimited($e)
+            | Error::QuotaExceeded($e)
+            | Error::Overloaded($e)
+            | Error::ContentFiltered($e)
+            | Error::Server($e)
+            | Error::ExtractionFailed($e)
+            | Error::UnexpectedStatus($e) => Some($found),
             _ => None,
         }
     };
@@ -172,7 +174,7 @@ macro_rules! api_error_of {
 impl Error {
     /// The API failure's details, for the variants that come from an HTTP error status.
     pub fn api_error(&self) -> Option<&ApiError> {
-        api_error_of!(self)
+        api_error_of!(self, e => &**e)
     }
 
     /// The HTTP status of the response, when one was received.
@@ -223,7 +225,7 @@ impl Error {
             | Self::Connection { attempts, .. }
             | Self::UndecodableResponse { attempts, .. } => *attempts = n,
             other => {
-                if let Some(e) = api_error_of!(other) {
+                if let Some(e) = api_error_of!(other, e => &mut **e) {
                     e.attempts = n;
                 }
             }
@@ -232,6 +234,7 @@ impl Error {
 
     /// The variant for an unsuccessful status and Moonshot's `error.type`.
     pub(crate) fn from_api(api: ApiError) -> Self {
+        let api = Box::new(api);
         match (api.status, api.error_type.as_deref()) {
             (_, Some("exceeded_current_quota_error")) => Self::QuotaExceeded(api),
             (_, Some("engine_overloaded_error")) | (503, _) => Self::Overloaded(api),
@@ -241,7 +244,9 @@ impl Error {
             (401, _) => Self::Authentication(api),
             (403, _) => Self::PermissionDenied(api),
             (404, _) => Self::NotFound(api),
-            (500, _) if api.message.starts_with("extract task failed") => Self::ExtractionFailed(api),
+            (500, _) if api.message.starts_with("extract task failed") => {
+                Self::ExtractionFailed(api)
+            }
             (500..=599, _) => Self::Server(api),
             _ => Self::UnexpectedStatus(api),
         }

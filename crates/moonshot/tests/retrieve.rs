@@ -372,4 +372,10 @@ fn the_client_is_send_sync_and_cheap_to_clone() {
     assert_send_sync::<moonshot::Client>();
     fn assert_error<T: std::error::Error + Send + Sync + 'static>() {}
     assert_error::<Error>();
+    // Small enough that `Result<T, Error>` stays cheap to return (clippy's large-error bound).
+    assert!(
+        std::mem::size_of::<Error>() < 128,
+        "{}",
+        std::mem::size_of::<Error>()
+    );
 }

@@ -1,0 +1,280 @@
+//! `moonshot`: a file's metadata and extracted content from Moonshot's Files API, on the command
+//! line. With `--mock`, everything runs offline against a local server with demo files.
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::process::ExitCode;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use moonshot::{Client, Error, RetryPolicy};
+use tokio::io::{AsyncWrite, AsyncWriteExt as _};
+
+/// Read files from Moonshot AI's (Kimi's) Files API.
+///
+/// Try it offline: `moonshot --mock files show mock-intro-pdf`.
+#[derive(Debug, Parser)]
+#[command(name = "moonshot", version, about, long_about = None)]
+struct Cli {
+    /// The API key.
+    #[arg(long, env = "MOONSHOT_API_KEY", hide_env_values = true, global = true)]
+    api_key: Option<String>,
+    /// The API endpoint, e.g. https://api.moonshot.cn for China [default: https://api.moonshot.ai].
+    #[arg(long, env = "MOONSHOT_BASE_URL", global = true)]
+    base_url: Option<String>,
+    /// Seconds allowed for each attempt, body included.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, global = true)]
+    timeout: Option<Duration>,
+    /// Extra attempts after a retryable failure.
+    #[arg(long, value_name = "N", global = true)]
+    max_retries: Option<u32>,
+    /// Run against a built-in local server with demo files: no key, no network.
+    #[arg(long, global = true)]
+    mock: bool,
+    /// Log each request to stderr (-vv for more); the API key is never logged.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Files: metadata and extracted content.
+    #[command(subcommand)]
+    Files(FilesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum FilesCommand {
+    /// Print a file's metadata as JSON.
+    Get {
+        /// The file's id.
+        id: String,
+    },
+    /// Print a file's extracted content, exactly as served.
+    Content {
+        /// The file's id.
+        id: String,
+        /// Print the content's fields (content, file_type, filename, title, type) as JSON.
+        #[arg(long, conflicts_with = "output")]
+        parsed: bool,
+        /// Write the content to FILE instead (a partial file is never left behind).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Print a file's metadata, then its extracted text.
+    Show {
+        /// The file's id.
+        id: String,
+    },
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    Duration::try_from_secs_f64(seconds)
+        .map_err(|_| format!("`{text}` is not a usable number of seconds"))
+}
+
+/// Why the command failed, and the exit code that says so.
+enum Failure {
+    /// The API or the connection failed: exit 1.
+    Call(Error),
+    /// The command line or configuration is wrong: exit 2.
+    Usage(String),
+    /// Something local failed (the output file, the local server): exit 1.
+    Local(String),
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::InvalidInput { .. } | Error::Configuration(_) => Self::Usage(error.to_string()),
+            other => Self::Call(other),
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Call(error)) => {
+            eprintln!("error: {error}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Local(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let filter = match verbose {
+        0 => return,
+        1 => "moonshot=info",
+        _ => "moonshot=trace",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    // Held for the whole command: dropping it stops the local server.
+    let mut mock = None;
+    let mut builder = Client::builder();
+    if cli.mock {
+        let server = moonshot_mock::MockServer::start()
+            .await
+            .map_err(|e| Failure::Local(format!("the local server did not start: {e}")))?;
+        builder = builder.base_url(server.base_url()).api_key("sk-mock");
+        mock = Some(server);
+    } else {
+        if let Some(key) = cli.api_key {
+            builder = builder.api_key(key);
+        }
+        if let Some(url) = cli.base_url {
+            builder = builder.base_url(url);
+        }
+    }
+    if let Some(timeout) = cli.timeout {
+        builder = builder.timeout(timeout);
+    }
+    if let Some(retries) = cli.max_retries {
+        builder = builder.retry(RetryPolicy::default().max_retries(retries));
+    }
+    let client = builder.build()?;
+
+    let Command::Files(command) = cli.command;
+    let result = files(&client, command).await;
+    drop(mock);
+    result
+}
+
+async fn files(client: &Client, command: FilesCommand) -> Result<(), Failure> {
+    match command {
+        FilesCommand::Get { id } => {
+            let file = client.files().retrieve(&id).await?;
+            print_json(&file)
+        }
+        FilesCommand::Content {
+            id, parsed: true, ..
+        } => {
+            let content = client.files().content(&id).await?;
+            print_json(&content.parsed())
+        }
+        FilesCommand::Content {
+            id,
+            output: Some(path),
+            ..
+        } => write_to_file(client, &id, &path).await,
+        FilesCommand::Content { id, .. } => {
+            let mut stdout = tokio::io::stdout();
+            client.files().content_to_writer(&id, &mut stdout).await?;
+            Ok(())
+        }
+        FilesCommand::Show { id } => {
+            let file = client.files().retrieve(&id).await?;
+            print_json(&file)?;
+            let content = client.files().content(&id).await?;
+            println!("\n{}", content.parsed().content);
+            Ok(())
+        }
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Failure::Local(format!("cannot print JSON: {e}")))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Streams the content into a temporary file beside `path`, renamed over it only once whole.
+async fn write_to_file(client: &Client, id: &str, path: &Path) -> Result<(), Failure> {
+    let shown = path.display();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let temp = tempfile::Builder::new()
+        .prefix(".moonshot-download-")
+        .tempfile_in(dir)
+        .map_err(|e| Failure::Local(format!("cannot create a file in {}: {e}", dir.display())))?;
+    let file = tokio::fs::File::from_std(
+        temp.reopen()
+            .map_err(|e| Failure::Local(format!("{shown}: {e}")))?,
+    );
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new_spinner().with_message(format!("{id} -> {shown}"));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg}: {bytes} ({bytes_per_sec})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut writer = Counting {
+        inner: file,
+        progress: progress.clone(),
+    };
+    let written = client.files().content_to_writer(id, &mut writer).await;
+    progress.finish_and_clear();
+    // On any failure `temp` is dropped here, deleting the partial file.
+    let written = written?;
+    writer
+        .inner
+        .shutdown()
+        .await
+        .map_err(|e| Failure::Local(format!("{shown}: {e}")))?;
+    temp.persist(path)
+        .map_err(|e| Failure::Local(format!("{shown}: {}", e.error)))?;
+    eprintln!("wrote {written} bytes to {shown}");
+    Ok(())
+}
+
+/// Passes writes through, advancing a progress bar.
+struct Counting<W> {
+    inner: W,
+    progress: ProgressBar,
+}
+
+impl<W: AsyncWrite + Unpin> AsyncWrite for Counting<W> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = &polled {
+            self.progress.inc(*n as u64);
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}

@@ -1,0 +1,143 @@
+//! `moonshot-mock`: runs a local mock of Moonshot's Files API until Ctrl-C.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use moonshot_mock::{Faults, MockServer, load_fixtures};
+
+/// The id `--large-file` serves.
+const LARGE_FILE_ID: &str = "mock-large";
+
+/// A local server that answers like Moonshot AI's (Kimi's) Files API.
+///
+/// Serves GET /v1/files/{file_id} and GET /v1/files/{file_id}/content with the demo files
+/// (mock-intro-pdf, mock-diagram-png, mock-batch-output, mock-scan-failed) or a fixtures
+/// directory, and injects faults on demand. Prints the base URL on its first line of output.
+#[derive(Debug, Parser)]
+#[command(name = "moonshot-mock", version, after_long_help = FIXTURES_HELP)]
+struct Args {
+    /// Port to listen on; 0 picks a free one.
+    #[arg(long, default_value_t = 8787)]
+    port: u16,
+
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+
+    /// Require `Authorization: Bearer KEY` (401 otherwise); without it, any request is let in.
+    #[arg(long, value_name = "KEY")]
+    api_key: Option<String>,
+
+    /// Serve the fixtures in DIR instead of the demo files (format: see --help).
+    #[arg(long, value_name = "DIR")]
+    fixtures: Option<PathBuf>,
+
+    /// Also serve `mock-large`, whose content body is BYTES long, generated while sent.
+    #[arg(long, value_name = "BYTES")]
+    large_file: Option<u64>,
+
+    /// Wait this many milliseconds before each answer.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    latency_ms: u64,
+
+    /// Answer this share of requests (0.0 to 1.0) with 500 server_error.
+    #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = parse_rate)]
+    fail_rate: f64,
+
+    /// Seed for which requests --fail-rate fails, for reproducible runs.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+
+    /// Answer the first of every N requests with 429 rate_limit_reached_error and Retry-After.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    rate_limit_every: Option<u64>,
+
+    /// Seconds that rate-limited answers ask to wait (Retry-After).
+    #[arg(long, value_name = "SECS", default_value_t = 1)]
+    retry_after: u64,
+
+    /// Answer every request with 429 exceeded_current_quota_error.
+    #[arg(long)]
+    quota_exceeded: bool,
+
+    /// Send half of every 200 body (with the full Content-Length), then drop the connection.
+    #[arg(long)]
+    cut_body: bool,
+}
+
+const FIXTURES_HELP: &str = "\
+Fixtures: a directory with, per file, <id>.json (the file object as GET /v1/files/{id} returns
+it: id, object \"file\", bytes, created_at, filename, purpose, status, optional status_details;
+id must match the file name) and an optional <id>.txt (the extracted text, UTF-8). Without a
+.txt, the content request answers 500 \"extract task failed\". Names starting with '.' are
+ignored; anything else makes the server refuse to start, naming the file.";
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    let rate: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if (0.0..=1.0).contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(format!("{rate} is not between 0.0 and 1.0"))
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let mut message = error.to_string();
+            let mut source = error.source();
+            while let Some(cause) = source {
+                message.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            eprintln!("moonshot-mock: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let faults = Faults::default()
+        .latency(Duration::from_millis(args.latency_ms))
+        .fail_rate(args.fail_rate)
+        .seed(args.seed)
+        .rate_limit_every(args.rate_limit_every.unwrap_or(0))
+        .retry_after(Duration::from_secs(args.retry_after))
+        .quota_exceeded(args.quota_exceeded)
+        .cut_body(args.cut_body);
+    let mut builder = MockServer::builder()
+        .bind(SocketAddr::new(args.bind, args.port))
+        .faults(faults);
+    if let Some(dir) = &args.fixtures {
+        builder = builder.files(load_fixtures(dir)?);
+    }
+    if let Some(key) = args.api_key {
+        builder = builder.api_key(key);
+    }
+    if let Some(size) = args.large_file {
+        builder = builder.with_large_file(LARGE_FILE_ID, size);
+    }
+    let server = builder.start().await?;
+
+    println!("{}", server.base_url());
+    eprintln!(
+        "moonshot-mock: serving {} on {}; Ctrl-C stops",
+        server.file_ids().join(", "),
+        server.base_url()
+    );
+    tokio::signal::ctrl_c().await?;
+    eprintln!(
+        "moonshot-mock: stopping after {} requests",
+        server.request_count()
+    );
+    server.shutdown().await?;
+    Ok(())
+}

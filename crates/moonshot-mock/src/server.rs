@@ -1,0 +1,306 @@
+//! The server handle and its builder.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::body::filler_chunk;
+use crate::faults::Faults;
+use crate::files::{FileObjectError, MockFile, demo_files};
+use crate::routes::{ServedContent, ServedFile, ServerState, router};
+
+/// Why a mock server could not start or stopped badly.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MockError {
+    /// The address could not be bound (in use, not local, not permitted).
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// [`Faults::fail_rate`] is outside 0.0..=1.0.
+    #[error("fail rate must be between 0.0 and 1.0, got {rate}")]
+    InvalidFailRate {
+        /// The rate given.
+        rate: f64,
+    },
+    /// [`MockServerBuilder::api_key`] was given an empty key, which no client could send.
+    #[error("the API key is empty: give a non-empty key, or none to accept any request")]
+    EmptyApiKey,
+    /// A [`MockServerBuilder::with_large_file`] id is not usable as a file id.
+    #[error("invalid large file {id:?}")]
+    InvalidLargeFile {
+        /// The id given.
+        id: String,
+        /// Why it was refused.
+        #[source]
+        source: FileObjectError,
+    },
+    /// The server stopped with an I/O error, or its task panicked.
+    #[error("the mock server stopped with an error")]
+    Serve {
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A running mock of Moonshot's Files API. Dropping it stops the server too.
+///
+/// See the [crate docs](crate) for an example.
+pub struct MockServer {
+    addr: SocketAddr,
+    state: Arc<ServerState>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+/// Configures and starts a [`MockServer`]: `MockServer::builder()…start().await`.
+#[derive(Clone)]
+pub struct MockServerBuilder {
+    bind: SocketAddr,
+    api_key: Option<String>,
+    faults: Faults,
+    files: Vec<MockFile>,
+    large_files: Vec<(String, u64)>,
+}
+
+impl MockServer {
+    /// A builder with the defaults: `127.0.0.1:0`, the demo files, no key check, no faults.
+    pub fn builder() -> MockServerBuilder {
+        MockServerBuilder {
+            bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            api_key: None,
+            faults: Faults::default(),
+            files: demo_files(),
+            large_files: Vec::new(),
+        }
+    }
+
+    /// Starts a server with the defaults of [`MockServer::builder`].
+    ///
+    /// # Errors
+    ///
+    /// As [`MockServerBuilder::start`].
+    pub async fn start() -> Result<Self, MockError> {
+        Self::builder().start().await
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL for a client, without a trailing slash or `/v1`: `http://127.0.0.1:PORT`.
+    ///
+    /// A server bound to an unspecified address (`0.0.0.0`, `::`) is reached through loopback.
+    pub fn base_url(&self) -> String {
+        let ip = match self.addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, self.addr.port()))
+    }
+
+    /// How many requests the server has received, whatever their route or answer.
+    pub fn request_count(&self) -> u64 {
+        self.state.requests.load(Ordering::SeqCst)
+    }
+
+    /// The ids of the files the server serves, sorted.
+    pub fn file_ids(&self) -> Vec<String> {
+        let mut ids: Vec<_> = self.state.files.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    /// Stops accepting connections, lets requests in flight finish, and waits for the server.
+    ///
+    /// # Errors
+    ///
+    /// [`MockError::Serve`] if the server had stopped with an I/O error or panicked.
+    pub async fn shutdown(mut self) -> Result<(), MockError> {
+        if let Some(shutdown) = self.shutdown.take() {
+            // The server may already be gone; then there is nothing to stop.
+            let _ = shutdown.send(());
+        }
+        match self.task.take() {
+            Some(task) => match task.await {
+                Ok(result) => result.map_err(|source| MockError::Serve { source }),
+                Err(join) => Err(MockError::Serve {
+                    source: std::io::Error::other(join),
+                }),
+            },
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+impl std::fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockServer")
+            .field("addr", &self.addr)
+            .field("request_count", &self.request_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MockServerBuilder {
+    /// The address to listen on (default `127.0.0.1:0`: loopback, a free port).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.bind = addr;
+        self
+    }
+
+    /// Requires `Authorization: Bearer <key>` on every request; without it, or with another
+    /// key, the answer is 401 `invalid_authentication_error`. Without a key, anything goes.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// The faults to inject (default none).
+    pub fn faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Serves these files instead of the demo files (see [`load_fixtures`](crate::load_fixtures)).
+    pub fn files(mut self, files: impl IntoIterator<Item = MockFile>) -> Self {
+        self.files = files.into_iter().collect();
+        self
+    }
+
+    /// Serves one more file; it replaces a file with the same id.
+    pub fn file(mut self, file: MockFile) -> Self {
+        self.files.push(file);
+        self
+    }
+
+    /// Serves one more file, `id`, whose content body is `size_bytes` long (at least the ~100
+    /// bytes of its JSON envelope) and generated while it is sent, for benchmarks. Its file
+    /// object says `<id>.txt`, `file-extract`, `ok`, and `bytes: size_bytes`. It replaces a file
+    /// with the same id.
+    pub fn with_large_file(mut self, id: impl Into<String>, size_bytes: u64) -> Self {
+        self.large_files.push((id.into(), size_bytes));
+        self
+    }
+
+    /// Binds the address and starts serving on the current Tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// [`MockError::Bind`] when the address cannot be bound; [`MockError::InvalidFailRate`],
+    /// [`MockError::EmptyApiKey`] or [`MockError::InvalidLargeFile`] for a bad setting.
+    pub async fn start(self) -> Result<MockServer, MockError> {
+        let rate = self.faults.fail_rate;
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(MockError::InvalidFailRate { rate });
+        }
+        if self.api_key.as_deref() == Some("") {
+            return Err(MockError::EmptyApiKey);
+        }
+        let mut files: HashMap<String, ServedFile> = self
+            .files
+            .iter()
+            .map(|file| (file.id().to_owned(), ServedFile::from_mock(file)))
+            .collect();
+        for (id, size) in self.large_files {
+            let object = json!({
+                "id": id,
+                "object": "file",
+                "bytes": size,
+                "created_at": 1_717_000_000,
+                "filename": format!("{id}.txt"),
+                "purpose": "file-extract",
+                "status": "ok",
+                "status_details": "",
+            });
+            let file = MockFile::new(object, None)
+                .map_err(|source| MockError::InvalidLargeFile { id, source })?;
+            let served = ServedFile {
+                object: ServedFile::from_mock(&file).object,
+                content: ServedContent::Generated {
+                    filename: file.filename().to_owned(),
+                    size,
+                },
+            };
+            files.insert(file.id().to_owned(), served);
+        }
+
+        let listener = tokio::net::TcpListener::bind(self.bind)
+            .await
+            .map_err(|source| MockError::Bind {
+                addr: self.bind,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| MockError::Bind {
+            addr: self.bind,
+            source,
+        })?;
+        let state = Arc::new(ServerState {
+            files,
+            api_key: self.api_key,
+            faults: self.faults,
+            requests: AtomicU64::new(0),
+            instance: instance_tag(addr),
+            filler: filler_chunk(),
+        });
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let app = router(Arc::clone(&state));
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    // A dropped sender stops the server as a sent signal does.
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(MockServer {
+            addr,
+            state,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        })
+    }
+}
+
+impl std::fmt::Debug for MockServerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockServerBuilder")
+            .field("bind", &self.bind)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("faults", &self.faults)
+            .field("files", &self.files.len())
+            .field("large_files", &self.large_files)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A tag that differs between servers, so request ids are unique across them too.
+fn instance_tag(addr: SocketAddr) -> u32 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    nanos ^ u32::from(addr.port()).rotate_left(16) ^ std::process::id()
+}

@@ -1,0 +1,167 @@
+//! Helpers shared by the integration tests: requests to a mock server, and validators built
+//! from the merged OpenAPI document.
+
+// Each test binary uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use jsonschema::Validator;
+use moonshot_mock::MockServer;
+use serde_json::{Map, Value};
+
+thread_local! {
+    // Building a client loads TLS roots, slow in debug builds: build one per test thread. Idle
+    // connections are not kept, since one belongs to the runtime of the test that opened it.
+    static CLIENT: reqwest::Client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("a default client builds");
+}
+
+/// A client for the tests of this thread.
+pub fn client() -> reqwest::Client {
+    CLIENT.with(reqwest::Client::clone)
+}
+
+/// `GET {base_url}{path}`, with `Authorization: Bearer <key>` when a key is given.
+pub async fn get(server: &MockServer, path: &str, key: Option<&str>) -> reqwest::Response {
+    let mut request = client().get(format!("{}{path}", server.base_url()));
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    request.send().await.expect("the mock server answers")
+}
+
+/// The response's body parsed as JSON.
+pub async fn json(response: reqwest::Response) -> Value {
+    let text = response.text().await.expect("a complete body");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// The `Msh-Request-Id` of a response.
+pub fn request_id(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(moonshot_mock::REQUEST_ID_HEADER)
+        .expect("every response has a Msh-Request-Id")
+        .to_str()
+        .expect("an ASCII request id")
+        .to_owned()
+}
+
+/// Whether string enums of the document are checked as written or treated as open sets, as
+/// clients must treat `purpose` (the real API sends values the docs do not list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enums {
+    /// `enum` as the document says.
+    Closed,
+    /// `enum` dropped: any string is accepted.
+    Open,
+}
+
+/// The merged document, `openapi/openapi.yaml`, as JSON.
+pub fn openapi() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi/openapi.yaml");
+    let text = std::fs::read_to_string(path).expect("openapi/openapi.yaml is readable");
+    serde_yaml_ng::from_str(&text).expect("openapi/openapi.yaml is valid YAML")
+}
+
+/// A validator for the schema of one documented response:
+/// `paths.{path}.get.responses.{status}.content.{media_type}.schema`.
+pub fn response_validator(path: &str, status: &str, media_type: &str, enums: Enums) -> Validator {
+    let spec = openapi();
+    let schema =
+        spec["paths"][path]["get"]["responses"][status]["content"][media_type]["schema"].clone();
+    assert!(
+        schema.is_object(),
+        "the document has no {media_type} schema for GET {path} -> {status}"
+    );
+    validator(&spec, schema, enums)
+}
+
+/// A validator for `#/components/schemas/{name}`.
+pub fn component_validator(name: &str, enums: Enums) -> Validator {
+    let spec = openapi();
+    assert!(
+        spec["components"]["schemas"][name].is_object(),
+        "the document has no component schema {name}"
+    );
+    let schema = serde_json::json!({ "$ref": format!("#/components/schemas/{name}") });
+    validator(&spec, schema, enums)
+}
+
+/// Validates, failing the test with every error the validator finds.
+pub fn assert_valid(validator: &Validator, instance: &Value, what: &str) {
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{what} does not match the document: {errors:?}\n{instance:#}"
+    );
+}
+
+/// A JSON Schema whose root is `schema` and which carries the document's `components`, so that
+/// `#/components/schemas/...` references resolve inside it.
+fn validator(spec: &Value, mut schema: Value, enums: Enums) -> Validator {
+    let mut schemas = spec["components"]["schemas"].clone();
+    if let Value::Object(schemas) = &mut schemas {
+        for component in schemas.values_mut() {
+            to_json_schema(component, enums);
+        }
+    }
+    to_json_schema(&mut schema, enums);
+    let Value::Object(root) = &mut schema else {
+        panic!("a schema is an object: {schema}");
+    };
+    root.insert(
+        "components".to_owned(),
+        serde_json::json!({ "schemas": schemas }),
+    );
+    jsonschema::validator_for(&schema).expect("the document's schemas are valid JSON Schema")
+}
+
+/// Rewrites an OpenAPI 3.0 schema object, in place, into JSON Schema: drops `example`, maps
+/// `nullable: true` to a `null` alternative, and drops `enum` when enums are open.
+pub fn to_json_schema(schema: &mut Value, enums: Enums) {
+    let Value::Object(object) = schema else {
+        return;
+    };
+    object.remove("example");
+    if enums == Enums::Open {
+        object.remove("enum");
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        if let Some(sub) = object.get_mut(key) {
+            to_json_schema(sub, enums);
+        }
+    }
+    for key in ["allOf", "anyOf", "oneOf"] {
+        if let Some(Value::Array(subs)) = object.get_mut(key) {
+            subs.iter_mut().for_each(|sub| to_json_schema(sub, enums));
+        }
+    }
+    // Keys of `properties` are names, not keywords: only their values are schemas.
+    if let Some(Value::Object(properties)) = object.get_mut("properties") {
+        properties
+            .values_mut()
+            .for_each(|sub| to_json_schema(sub, enums));
+    }
+    if object.remove("nullable") == Some(Value::Bool(true)) {
+        match object.get_mut("type") {
+            Some(Value::String(kind)) => {
+                let kind = std::mem::take(kind);
+                object.insert("type".to_owned(), serde_json::json!([kind, "null"]));
+            }
+            _ => {
+                let inner = Value::Object(std::mem::take(object));
+                let mut wrapper = Map::new();
+                wrapper.insert(
+                    "anyOf".to_owned(),
+                    serde_json::json!([inner, { "type": "null" }]),
+                );
+                *object = wrapper;
+            }
+        }
+    }
+}
