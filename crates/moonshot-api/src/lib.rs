@@ -23,3 +23,15 @@ mod generated {
 }
 
 pub use generated::*;
+
+/// Typed [httpmock](https://docs.rs/httpmock) helpers, one per operation, generated from the
+/// same document: `server.retrieve_file(|when, then| { ... })` is checked against the spec at
+/// compile time. Mind two things progenitor does: `when.file_id(id)` puts the id into a regex
+/// as-is (neither escaped nor percent-encoded), and `then.ok(..)` of the content operation
+/// answers JSON, not text. The `moonshot` crate's `mock` module matches and answers as the real
+/// API does.
+#[cfg(feature = "mock")]
+#[allow(missing_docs, clippy::all, clippy::unwrap_used, rust_2018_idioms)]
+pub mod mock {
+    include!(concat!(env!("OUT_DIR"), "/mock.rs"));
+}

@@ -37,6 +37,8 @@
 mod client;
 mod error;
 mod files;
+#[cfg(feature = "mock")]
+pub mod mock;
 mod retry;
 mod types;
 
