@@ -89,6 +89,17 @@ pub fn ensure_file_contents(
 /// # Errors
 /// Any I/O error; `path` is then untouched.
 pub fn write_atomically(path: &Path, contents: &str) -> std::io::Result<()> {
+    stage(path, contents)?.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Writes `contents` to a temporary file beside `path`, synced, for a later rename over `path`
+/// (`persist`); dropped instead, it is deleted. Staging several files before renaming any keeps
+/// a failure from leaving some written and some not.
+///
+/// # Errors
+/// Any I/O error.
+pub fn stage(path: &Path, contents: &str) -> std::io::Result<tempfile::NamedTempFile> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -96,6 +107,5 @@ pub fn write_atomically(path: &Path, contents: &str) -> std::io::Result<()> {
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
     file.write_all(contents.as_bytes())?;
     file.as_file().sync_all()?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    Ok(file)
 }

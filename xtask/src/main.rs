@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use xtask::diff::{Change, DiffArgs, OutputArgs, fails, render};
+use xtask::fetch::FetchArgs;
 use xtask::generate::{Outcome, run};
 use xtask::pipeline::MERGED_FILE;
 
@@ -26,6 +28,30 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Judge each change between two API documents by what it does to the generated client.
+    ///
+    /// Without arguments, compares the committed openapi/openapi.yaml with what the pages in
+    /// openapi/upstream/ produce. Exits with 0 when no change reaches --fail-on, 1 when one does,
+    /// 2 for bad input.
+    Diff(DiffArgs),
+    /// Download the pages listed in openapi/pages.toml into openapi/upstream/, then diff.
+    ///
+    /// Writes nothing unless every page came back whole with exactly one OpenAPI block. Exits
+    /// like `diff`.
+    Fetch(FetchArgs),
+}
+
+/// Exit code for bad input, apart from 1, which says a change reached `--fail-on`.
+const BAD_INPUT: u8 = 2;
+
+/// Prints the changes and picks the exit code.
+fn conclude(changes: &[Change], output: &OutputArgs) -> ExitCode {
+    print!("{}", render(changes, output.format));
+    if fails(changes, output.fail_on) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn main() -> ExitCode {
@@ -56,6 +82,29 @@ fn main() -> ExitCode {
             Err(e) => {
                 eprintln!("error: {e}");
                 ExitCode::FAILURE
+            }
+        },
+        Command::Diff(args) => match xtask::diff::run(&root, &args) {
+            Ok(changes) => conclude(&changes, &args.output),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(BAD_INPUT)
+            }
+        },
+        Command::Fetch(args) => match xtask::fetch::run(&root, &args) {
+            Ok(report) => {
+                eprint!("{}", report.summary());
+                match report.changes {
+                    Ok(changes) => conclude(&changes, &args.output),
+                    Err(e) => {
+                        eprintln!("error: the pages were written, but cannot be diffed: {e}");
+                        ExitCode::from(BAD_INPUT)
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(BAD_INPUT)
             }
         },
     }

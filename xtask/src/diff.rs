@@ -1,1 +1,0 @@
-//! `cargo xtask diff`: what an upstream change means for the generated client.

@@ -1,0 +1,355 @@
+//! `cargo xtask diff`: one fixture per rule under `tests/data/diff/rules/<rule>[--variant]/`
+//! (`old.yaml`, `new.yaml` and `expected.txt`, one `level rule operation location` per line,
+//! `-` for no operation), equivalent documents, the output formats and the exit codes.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::Value;
+use xtask::diff::{Change, Format, Level, compare, load, render};
+
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/diff")
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+fn changes_between(old: &Path, new: &Path) -> Vec<Change> {
+    let root = tempfile::tempdir().expect("tempdir");
+    let old = load(root.path(), old).expect("old side loads");
+    let new = load(root.path(), new).expect("new side loads");
+    compare(&old, &new)
+}
+
+fn line(change: &Change) -> String {
+    format!(
+        "{} {} {} {}",
+        change.level.as_str(),
+        change.rule,
+        change.operation.as_deref().unwrap_or("-"),
+        change.location
+    )
+}
+
+fn rule_fixtures() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(data().join("rules"))
+        .expect("rules fixtures")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn every_rule_fixture_gives_exactly_its_expected_changes() {
+    let mut failures = Vec::new();
+    for dir in rule_fixtures() {
+        let name = dir
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let rule = name.split("--").next().expect("rule").to_owned();
+        let changes = changes_between(&dir.join("old.yaml"), &dir.join("new.yaml"));
+        let actual: Vec<String> = changes.iter().map(line).collect();
+        let expected: Vec<String> = std::fs::read_to_string(dir.join("expected.txt"))
+            .expect("expected.txt")
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        if actual != expected {
+            failures.push(format!(
+                "{name}:\n  expected:\n    {}\n  actual:\n    {}",
+                expected.join("\n    "),
+                actual.join("\n    ")
+            ));
+        }
+        assert!(
+            changes.iter().any(|c| c.rule == rule),
+            "fixture {name} does not exercise rule {rule}"
+        );
+        assert!(
+            changes.iter().all(|c| !c.message.is_empty()),
+            "{name}: a change without a message"
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn every_documented_rule_has_a_fixture_and_no_other_rule_exists() {
+    let docs = include_str!("../src/diff/mod.rs");
+    let documented: BTreeSet<&str> = docs
+        .lines()
+        .filter_map(|l| l.strip_prefix("//! | `"))
+        .filter_map(|l| l.split('`').next())
+        .collect();
+    let fixtures: BTreeSet<String> = rule_fixtures()
+        .iter()
+        .map(|d| d.file_name().expect("name").to_string_lossy().into_owned())
+        .map(|n| n.split("--").next().expect("rule").to_owned())
+        .collect();
+    let fixtures: BTreeSet<&str> = fixtures.iter().map(String::as_str).collect();
+    assert_eq!(documented, fixtures);
+    for dir in rule_fixtures() {
+        let text = std::fs::read_to_string(dir.join("expected.txt")).expect("expected");
+        for rule in text.lines().filter_map(|l| l.split(' ').nth(1)) {
+            assert!(documented.contains(rule), "undocumented rule {rule}");
+        }
+    }
+}
+
+#[test]
+fn equivalent_pages_give_no_change() {
+    // Key order, YAML style (flow mappings, JSON), the order of `required` and the prose around
+    // the block all differ.
+    let equivalent = data().join("equivalent");
+    let changes = changes_between(&equivalent.join("original"), &equivalent.join("restyled"));
+    assert_eq!(changes, []);
+    let original = std::fs::read_to_string(equivalent.join("original/files-retrieve.md"))
+        .expect("original page");
+    let restyled = std::fs::read_to_string(equivalent.join("restyled/files-retrieve.md"))
+        .expect("restyled page");
+    assert_ne!(original, restyled);
+}
+
+#[test]
+fn a_json_document_equals_its_yaml_form() {
+    let yaml = data().join("rules/response-property-removed/old.yaml");
+    let document = load(Path::new("/"), &yaml).expect("yaml");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("old.json");
+    std::fs::write(&json, document.to_string()).expect("write json");
+    assert_eq!(changes_between(&yaml, &json), []);
+}
+
+#[test]
+fn pages_and_a_document_compare_after_the_same_conversion() {
+    // The pages say OpenAPI 3.1.0; loading brings both sides to 3.0.3.
+    let pages = load(Path::new("/"), &data().join("equivalent/original")).expect("pages");
+    assert_eq!(pages["openapi"], "3.0.3");
+}
+
+#[test]
+fn changes_come_most_severe_first_and_text_groups_them_by_operation() {
+    let dir = data().join("rules/response-enum-value-added");
+    let changes = changes_between(&dir.join("old.yaml"), &dir.join("new.yaml"));
+    assert!(changes.windows(2).all(|w| w[0].level >= w[1].level));
+
+    let text = render(&changes, Format::Text);
+    assert!(
+        text.starts_with("5 changes: 2 breaking, 0 warning, 3 info\n"),
+        "{text}"
+    );
+    let get = text.find("\nGET /v1/files/{file_id}\n").expect("GET group");
+    let post = text.find("\nPOST /v1/files\n").expect("POST group");
+    assert!(get < post, "{text}");
+    let breaking = text
+        .find("breaking  response-enum-value-added")
+        .expect("breaking");
+    let info = text
+        .find("info      response-enum-value-added")
+        .expect("info");
+    assert!(breaking < info, "{text}");
+    assert_eq!(render(&[], Format::Text), "no changes\n");
+}
+
+#[test]
+fn markdown_has_a_table_per_operation() {
+    let dir = data().join("rules/schema-removed");
+    let changes = changes_between(&dir.join("old.yaml"), &dir.join("new.yaml"));
+    let markdown = render(&changes, Format::Markdown);
+    assert!(markdown.contains("### `document-wide`"), "{markdown}");
+    assert!(markdown.contains("| Level | Rule | Change | Location |"));
+    assert!(markdown.contains(
+        "| **breaking** | `schema-removed` | schema `Legacy` removed: the generated type \
+         disappears | `/components/schemas/Legacy` |"
+    ));
+}
+
+#[test]
+fn json_output_holds_every_field_of_every_change() {
+    let dir = data().join("rules/response-error-type-changed");
+    let changes = changes_between(&dir.join("old.yaml"), &dir.join("new.yaml"));
+    let json: Value = serde_json::from_str(&render(&changes, Format::Json)).expect("json");
+    let list = json["changes"].as_array().expect("changes array");
+    assert_eq!(list.len(), 4);
+    for change in list {
+        assert!(change["rule"].is_string());
+        assert!(
+            ["breaking", "warning", "info"].contains(&change["level"].as_str().expect("level"))
+        );
+        assert!(change["operation"].is_string() || change["operation"].is_null());
+        assert!(
+            change["location"]
+                .as_str()
+                .expect("location")
+                .starts_with('/')
+        );
+        assert!(change["message"].is_string());
+    }
+    assert_eq!(list[0]["operation"], "GET /v1/files/{file_id}");
+    assert_eq!(list[3]["operation"], Value::Null);
+    assert_eq!(list[3]["rule"], "schema-added");
+    assert_eq!(json["summary"]["breaking"], 3);
+    assert_eq!(json["summary"]["info"], 1);
+}
+
+fn xtask(root: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+fn diff_fixture(rule: &str, extra: &[&str]) -> Output {
+    let dir = data().join("rules").join(rule);
+    let (old, new) = (dir.join("old.yaml"), dir.join("new.yaml"));
+    let mut args = vec![
+        "diff",
+        "--old",
+        old.to_str().expect("utf-8"),
+        "--new",
+        new.to_str().expect("utf-8"),
+    ];
+    args.extend(extra);
+    let root = tempfile::tempdir().expect("tempdir");
+    xtask(root.path(), &args)
+}
+
+#[test]
+fn exit_code_follows_fail_on() {
+    let code = |rule: &str, extra: &[&str]| diff_fixture(rule, extra).status.code();
+    assert_eq!(code("response-property-removed", &[]), Some(1));
+    assert_eq!(code("security-scheme-removed", &[]), Some(0));
+    assert_eq!(
+        code("security-scheme-removed", &["--fail-on", "warning"]),
+        Some(1)
+    );
+    assert_eq!(
+        code("api-version-changed", &["--fail-on", "warning"]),
+        Some(0)
+    );
+    assert_eq!(code("api-version-changed", &["--fail-on", "info"]), Some(1));
+    let out = diff_fixture("response-property-removed", &["--format", "json"]);
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json on stdout");
+    assert_eq!(json["changes"][0]["rule"], "response-property-removed");
+    assert_eq!(json["changes"][0]["level"], "breaking");
+}
+
+#[test]
+fn bad_input_exits_with_2_and_says_why() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let missing = root.path().join("nowhere.yaml");
+    let existing = data().join("rules/api-version-changed/old.yaml");
+    let (missing, existing) = (
+        missing.to_str().expect("utf-8"),
+        existing.to_str().expect("utf-8"),
+    );
+    let out = xtask(root.path(), &["diff", "--old", missing, "--new", existing]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains("nowhere.yaml"), "{stderr}");
+
+    let broken = root.path().join("broken.yaml");
+    std::fs::write(&broken, "openapi: 3.0.3\npaths: [unclosed\n").expect("write");
+    let out = xtask(
+        root.path(),
+        &[
+            "diff",
+            "--old",
+            existing,
+            "--new",
+            broken.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("broken.yaml"));
+
+    let swagger = root.path().join("swagger.yaml");
+    std::fs::write(&swagger, "swagger: '2.0'\npaths: {}\n").expect("write");
+    let out = xtask(
+        root.path(),
+        &[
+            "diff",
+            "--old",
+            existing,
+            "--new",
+            swagger.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported OpenAPI version"));
+
+    let out = xtask(root.path(), &["diff", "--fail-on", "never"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// A temporary workspace holding a copy of `openapi/`.
+fn copy_of_openapi() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let from = workspace().join("openapi");
+    let to = dir.path().join("openapi");
+    for sub in ["", "upstream"] {
+        std::fs::create_dir_all(to.join(sub)).expect("mkdir");
+        for entry in std::fs::read_dir(from.join(sub)).expect("read openapi") {
+            let path = entry.expect("entry").path();
+            if path.is_file() {
+                std::fs::copy(&path, to.join(sub).join(path.file_name().expect("name")))
+                    .expect("copy");
+            }
+        }
+    }
+    dir
+}
+
+#[test]
+fn without_arguments_it_compares_the_committed_document_with_the_pages() {
+    let root = copy_of_openapi();
+    let out = xtask(root.path(), &["diff"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "no changes\n");
+
+    // Upstream drops `bytes` from FileObject's required list.
+    let page = root.path().join("openapi/upstream/files-retrieve.md");
+    let text = std::fs::read_to_string(&page).expect("page");
+    let edited = text.replacen("        - bytes\n", "", 1);
+    assert_ne!(edited, text, "the page lists `bytes` as required");
+    std::fs::write(&page, edited).expect("write");
+    let committed = std::fs::read(root.path().join("openapi/openapi.yaml")).expect("merged");
+
+    let out = xtask(root.path(), &["diff", "--format", "json"]);
+
+    assert_eq!(out.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let change = &json["changes"][0];
+    assert_eq!(change["rule"], "response-property-became-optional");
+    assert_eq!(change["level"], "breaking");
+    assert_eq!(change["operation"], "GET /v1/files/{file_id}");
+    assert_eq!(
+        change["location"],
+        "/paths/~1v1~1files~1{file_id}/get/responses/200/content/application~1json/schema/properties/bytes"
+    );
+    assert_eq!(json["changes"].as_array().map(Vec::len), Some(1));
+    let after = std::fs::read(root.path().join("openapi/openapi.yaml")).expect("merged");
+    assert_eq!(after, committed, "diff writes nothing");
+}
+
+#[test]
+fn levels_order_from_info_to_breaking() {
+    assert!(Level::Info < Level::Warning && Level::Warning < Level::Breaking);
+}
