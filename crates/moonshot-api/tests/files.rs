@@ -138,3 +138,25 @@ fn purpose_knows_every_value_the_spec_lists() {
         assert_eq!(purpose.as_str(), value);
     }
 }
+
+#[test]
+fn generated_types_derive_json_schema_with_the_open_purpose() {
+    let schema = serde_json::to_value(schemars::schema_for!(moonshot_api::types::FileObject))
+        .expect("schema");
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .expect("required")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(
+        required.contains(&"purpose") && required.contains(&"bytes"),
+        "{required:?}"
+    );
+    let purpose = schema["$defs"]["Purpose"].clone();
+    assert_eq!(purpose["type"], "string", "{schema}");
+    assert!(
+        purpose.get("enum").is_none(),
+        "Purpose must stay open: {purpose}"
+    );
+}

@@ -7,6 +7,10 @@ use crate::client::{Client, map_error, snippet, trace_head, transport_error};
 use crate::error::Error;
 use crate::types::{FileContent, FileObject, check_file_id};
 
+/// The most a Content-Length header may make [`Files::content`] reserve up front (the API's
+/// largest file is 100 MB, its text less).
+const MAX_RESERVED_BODY: usize = 128 * 1024 * 1024;
+
 /// The Files API; get it from [`Client::files`].
 #[derive(Debug, Clone, Copy)]
 pub struct Files<'a> {
@@ -60,8 +64,9 @@ impl<'a> Files<'a> {
                             .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
                             .unwrap_or(0);
                         let mut stream = response.into_inner().into_inner();
-                        // Sized from Content-Length so the body is not copied as it grows.
-                        let mut body = Vec::with_capacity(capacity.min(1 << 30));
+                        // Sized from Content-Length so the body is not copied as it grows; the cap
+                        // keeps a lying header from reserving more than a real body can be.
+                        let mut body = Vec::with_capacity(capacity.min(MAX_RESERVED_BODY));
                         while let Some(chunk) = stream
                             .try_next()
                             .await

@@ -379,3 +379,37 @@ fn the_client_is_send_sync_and_cheap_to_clone() {
         std::mem::size_of::<Error>()
     );
 }
+
+#[tokio::test]
+async fn a_caller_supplied_http_client_is_used_with_our_headers_added() {
+    let server = ScriptedServer::start(vec![Reply::json(200, &file_object(ID))]).await;
+    let mut proxy_headers = reqwest::header::HeaderMap::new();
+    proxy_headers.insert(
+        "x-through-proxy",
+        reqwest::header::HeaderValue::from_static("yes"),
+    );
+    let http = reqwest::Client::builder()
+        .default_headers(proxy_headers)
+        .build()
+        .expect("http client");
+    let client = moonshot::Client::builder()
+        .api_key(API_KEY)
+        .base_url(server.base_url())
+        .user_agent("my-service/2.1")
+        .http_client(http)
+        .build()
+        .expect("client");
+
+    client.files().retrieve(ID).await.expect("retrieves");
+
+    let request = server.requests().remove(0).to_ascii_lowercase();
+    assert!(request.contains("x-through-proxy: yes"), "{request}");
+    assert!(
+        request.contains(&format!(
+            "authorization: bearer {}",
+            API_KEY.to_ascii_lowercase()
+        )),
+        "{request}"
+    );
+    assert!(request.contains("user-agent: my-service/2.1"), "{request}");
+}
