@@ -391,8 +391,8 @@ impl<'a> Differ<'a> {
         let (old_info, new_info) = (&old["info"], &new["info"]);
         if old_info.get("version") != new_info.get("version") {
             let message = format!(
-                "API version `{}` becomes `{}`: only the `api-version` header the client sends \
-                 changes",
+                "API version `{}` becomes `{}`: only the generated client's `api-version` value \
+                 changes, a header the facade does not send",
                 show(old_info.get("version")),
                 show(new_info.get("version"))
             );

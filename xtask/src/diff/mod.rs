@@ -71,7 +71,7 @@
 //! | `security-scheme-added` | info | the caller configures auth; nothing generated changes |
 //! | `security-scheme-removed` | warning | credentials may stop being accepted |
 //! | `security-scheme-changed` | warning | credentials may stop being accepted |
-//! | `api-version-changed` | info | only the `api-version` header the client sends changes |
+//! | `api-version-changed` | info | only the generated client's `api-version` value changes, a header the facade does not send |
 //! | `servers-changed` | info | the caller gives the base URL |
 //! | `document-keyword-changed` | info | document metadata does not reach the generated code |
 //! | `description-changed` | info | summaries, descriptions and titles are documentation |
