@@ -11,16 +11,22 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use progenitor_client::{ClientHooks, Error, OperationInfo};
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, HeaderName};
+
+/// The header progenitor adds to every request, which Moonshot's API does not define.
+const API_VERSION: HeaderName = HeaderName::from_static("api-version");
 
 tokio::task_local! {
     static CALL: Arc<CallState>;
 }
 
 /// Settings for the requests of one call, and what was seen of their response.
-#[derive(Debug, Default)]
+///
+/// Cheap to clone: the headers are shared, so a client can keep one context and run each call
+/// in a clone of it.
+#[derive(Debug, Default, Clone)]
 pub struct CallContext {
-    headers: HeaderMap,
+    headers: Arc<HeaderMap>,
     timeout: Option<Duration>,
 }
 
@@ -42,7 +48,10 @@ pub struct ResponseHead {
 impl CallContext {
     /// A context adding `headers` to each request, with an optional whole-request `timeout`.
     pub fn new(headers: HeaderMap, timeout: Option<Duration>) -> Self {
-        Self { headers, timeout }
+        Self {
+            headers: Arc::new(headers),
+            timeout,
+        }
     }
 
     /// Runs `call` (one or more generated-client calls) with this context; returns its output
@@ -68,9 +77,9 @@ impl ClientHooks<()> for crate::Client {
         request: &mut reqwest::Request,
         _: &OperationInfo,
     ) -> Result<(), Error<E>> {
-        request.headers_mut().remove("api-version");
+        request.headers_mut().remove(API_VERSION);
         let _outside_a_call = CALL.try_with(|state| {
-            for (name, value) in &state.context.headers {
+            for (name, value) in state.context.headers.iter() {
                 request.headers_mut().insert(name, value.clone());
             }
             if let Some(timeout) = state.context.timeout {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use backon::Retryable as _;
 use moonshot_api::hooks::{CallContext, ResponseHead};
 use moonshot_api::types::ErrorResponse;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use secrecy::{ExposeSecret as _, SecretString};
 use tracing::Instrument as _;
 
@@ -27,7 +27,7 @@ pub const BASE_URL_ENV: &str = "MOONSHOT_BASE_URL";
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const REQUEST_ID_HEADER: &str = "msh-request-id";
+const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("msh-request-id");
 /// How much of an unexpected body is read and kept for the error message.
 const SNIPPET_CHARS: usize = 300;
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
@@ -51,8 +51,8 @@ pub struct Client {
 struct Inner {
     api: moonshot_api::Client,
     base_url: String,
-    /// Authorization (marked sensitive) and User-Agent, added to each request.
-    headers: HeaderMap,
+    /// Authorization (marked sensitive) and User-Agent, added to each request, and the timeout.
+    context: CallContext,
     timeout: Duration,
     retry: RetryPolicy,
 }
@@ -118,10 +118,15 @@ impl Client {
 
     /// Runs one attempt of a call with this client's headers and timeout; returns its output and
     /// the head of the response, if one arrived.
-    pub(crate) async fn send<F: Future>(&self, call: F) -> (F::Output, Option<ResponseHead>) {
-        CallContext::new(self.inner.headers.clone(), Some(self.inner.timeout))
-            .run(call)
-            .await
+    ///
+    /// The call is boxed: a generated call's future is large, and every layer above (the
+    /// context, the span, the retry loop, the caller's own future) would otherwise hold and copy
+    /// it whole.
+    pub(crate) fn send<F: Future>(
+        &self,
+        call: F,
+    ) -> impl Future<Output = (F::Output, Option<ResponseHead>)> + use<F> {
+        self.inner.context.clone().run(Box::pin(call))
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or the retry policy says stop. Each
@@ -181,22 +186,26 @@ impl Client {
 }
 
 /// Records the response's status and request id on the current attempt's span.
-pub(crate) fn trace_head(head: Option<&ResponseHead>) -> Option<String> {
-    let head = head?;
+pub(crate) fn trace_head(head: Option<&ResponseHead>) {
     let span = tracing::Span::current();
-    span.record("status", head.status.as_u16());
-    let request_id = request_id(&head.headers);
-    if let Some(id) = &request_id {
-        span.record("request_id", id.as_str());
+    // A disabled span (no subscriber, or filtered out) records nothing: skip the lookups.
+    if let (Some(head), false) = (head, span.is_disabled()) {
+        span.record("status", head.status.as_u16());
+        if let Some(id) = request_id_str(&head.headers) {
+            span.record("request_id", id);
+        }
     }
-    request_id
 }
 
-fn request_id(headers: &HeaderMap) -> Option<String> {
+fn request_id_str(headers: &HeaderMap) -> Option<&str> {
     headers
-        .get(REQUEST_ID_HEADER)
+        .get(&REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+}
+
+/// Moonshot's request id, from the `Msh-Request-Id` header.
+pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
+    request_id_str(headers).map(str::to_owned)
 }
 
 /// Turns what the generated client returned for a failed attempt into this crate's error.
@@ -434,23 +443,30 @@ impl ClientBuilder {
         let mut headers = HeaderMap::with_capacity(2);
         headers.insert(AUTHORIZATION, authorization);
         headers.insert(USER_AGENT, user_agent);
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
 
         let base_url = normalize_base_url(self.base_url.as_deref().unwrap_or(GLOBAL_BASE_URL))?;
-        let http = match self.http_client {
-            Some(client) => client,
-            None => reqwest::Client::builder()
-                .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
-                .build()
-                .map_err(|e| {
-                    Error::Configuration(format!("the HTTP client cannot be built: {e}"))
-                })?,
+        // A client built here carries the timeout itself, which spares each request the
+        // extension map a per-request timeout costs; a caller's client gets it per request.
+        let (http, request_timeout) = match self.http_client {
+            Some(client) => (client, Some(timeout)),
+            None => (
+                reqwest::Client::builder()
+                    .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+                    .timeout(timeout)
+                    .build()
+                    .map_err(|e| {
+                        Error::Configuration(format!("the HTTP client cannot be built: {e}"))
+                    })?,
+                None,
+            ),
         };
         Ok(Client {
             inner: Arc::new(Inner {
                 api: moonshot_api::Client::new_with_client(&base_url, http),
                 base_url,
-                headers,
-                timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+                context: CallContext::new(headers, request_timeout),
+                timeout,
                 retry: self.retry.unwrap_or_default(),
             }),
         })

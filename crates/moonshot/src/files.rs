@@ -3,7 +3,7 @@
 use futures::TryStreamExt as _;
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 
-use crate::client::{Client, map_error, snippet, trace_head, transport_error};
+use crate::client::{Client, map_error, request_id, snippet, trace_head, transport_error};
 use crate::error::Error;
 use crate::types::{FileContent, FileObject, check_file_id};
 
@@ -37,7 +37,8 @@ impl<'a> Files<'a> {
                 trace_head(head.as_ref());
                 match result {
                     Ok(response) => Ok(FileObject::from(response.into_inner())),
-                    Err(error) => Err(map_error(error, head.as_ref()).await),
+                    // Boxed: the error path is rare, and would otherwise add its size to every call.
+                    Err(error) => Err(Box::pin(map_error(error, head.as_ref())).await),
                 }
             })
             .await
@@ -77,18 +78,19 @@ impl<'a> Files<'a> {
                         Ok::<_, moonshot_api::Error<_>>(body)
                     })
                     .await;
-                let request_id = trace_head(head.as_ref());
+                trace_head(head.as_ref());
                 match result {
                     Ok(body) => String::from_utf8(body).map(FileContent::new).map_err(|e| {
                         Error::UndecodableResponse {
                             status: head.as_ref().map_or(200, |h| h.status.as_u16()),
-                            request_id,
+                            request_id: head.as_ref().and_then(|h| request_id(&h.headers)),
                             detail: e.utf8_error().to_string(),
                             snippet: snippet(e.as_bytes()),
                             attempts: 1,
                         }
                     }),
-                    Err(error) => Err(map_error(error, head.as_ref()).await),
+                    // Boxed: the error path is rare, and would otherwise add its size to every call.
+                    Err(error) => Err(Box::pin(map_error(error, head.as_ref())).await),
                 }
             })
             .await
@@ -117,7 +119,8 @@ impl<'a> Files<'a> {
                 trace_head(head.as_ref());
                 match result {
                     Ok(response) => Ok(response.into_inner()),
-                    Err(error) => Err(map_error(error, head.as_ref()).await),
+                    // Boxed: the error path is rare, and would otherwise add its size to every call.
+                    Err(error) => Err(Box::pin(map_error(error, head.as_ref())).await),
                 }
             })
             .await?;
