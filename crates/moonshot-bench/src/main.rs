@@ -1,0 +1,141 @@
+//! `moonshot-bench`: measures the `moonshot` facade against raw reqwest on a local
+//! `moonshot-mock` server, in the same run, as ratios.
+//!
+//! ```sh
+//! cargo run --release -p moonshot-bench -- all --breakdown
+//! ```
+//!
+//! Three groups, each a subcommand (`all` runs them in turn):
+//!
+//! - `retrieve`: requests per second of `GET /v1/files/{id}` through raw reqwest + serde_json,
+//!   the generated client and the facade, at concurrency 1 and 64;
+//! - `content`: 1 MB and 100 MB bodies read buffered and streamed, by the facade and by raw
+//!   reqwest: throughput and peak resident memory, each case in a process of its own;
+//! - `pipeline`: `cargo xtask gen` wall time, and the generated crate's rebuild after a spec
+//!   change, in a copy of the workspace.
+//!
+//! The server always runs in a separate process (this binary's hidden `serve` subcommand), so
+//! its CPU time and memory are never counted as the client's. Rounds interleave the contenders
+//! so that noise from the rest of the machine falls on all of them alike; figures are medians
+//! with their min-max spread, and ratios are taken within each round.
+
+mod content;
+mod pipeline;
+mod procfs;
+mod retrieve;
+mod server;
+mod stats;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// What every fallible step of the benchmarks returns: they only need to say what went wrong.
+pub type BenchError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Benchmarks of the moonshot client against raw reqwest on a local mock server.
+#[derive(Debug, Parser)]
+#[command(name = "moonshot-bench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Every group in turn: retrieve, content, pipeline.
+    All(Settings),
+    /// Retrieve throughput at concurrency 1 and 64.
+    Retrieve(Settings),
+    /// Content throughput and peak memory, buffered and streamed.
+    Content(Settings),
+    /// `cargo xtask gen` and the generated crate's rebuild, in a copy of the workspace.
+    Pipeline(Settings),
+    /// Runs the mock server with the benchmark files; prints its base URL; stops at end of stdin.
+    #[command(hide = true)]
+    Serve,
+    /// Runs one content case in this process and prints its figures.
+    #[command(hide = true)]
+    ContentCase(content::CaseArgs),
+}
+
+/// How long and how often to measure.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Fewer and shorter rounds: a smoke run of a minute or so, figures only indicative.
+    #[arg(long)]
+    quick: bool,
+    /// Retrieve: also run contenders that each add one of the facade's layers to a plain client.
+    #[arg(long)]
+    breakdown: bool,
+    /// Rounds per figure (default 7, or 3 with --quick).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    rounds: Option<u32>,
+    /// The workspace whose copy the pipeline group builds (default: the one this binary was
+    /// built from).
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Rounds per figure.
+    pub fn rounds(&self) -> u32 {
+        self.rounds.unwrap_or(if self.quick { 3 } else { 7 })
+    }
+
+    /// How long one contender runs in one round of the retrieve group.
+    pub fn sample_time(&self) -> Duration {
+        if self.quick {
+            Duration::from_millis(300)
+        } else {
+            Duration::from_secs(1)
+        }
+    }
+
+    /// The workspace root.
+    pub fn root(&self) -> PathBuf {
+        self.root.clone().unwrap_or_else(|| {
+            // This crate lives at <root>/crates/moonshot-bench.
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../..")
+                .canonicalize()
+                .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        })
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::All(settings) => retrieve::run(&settings)
+            .and_then(|()| content::run(&settings))
+            .and_then(|()| pipeline::run(&settings)),
+        Command::Retrieve(settings) => retrieve::run(&settings),
+        Command::Content(settings) => content::run(&settings),
+        Command::Pipeline(settings) => pipeline::run(&settings),
+        Command::Serve => server::serve(),
+        Command::ContentCase(args) => content::run_case(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let mut message = error.to_string();
+            let mut source = error.source();
+            while let Some(cause) = source {
+                message.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            eprintln!("moonshot-bench: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A multi-threaded Tokio runtime with the default worker count, as `#[tokio::main]` builds.
+pub fn runtime() -> Result<tokio::runtime::Runtime, BenchError> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}

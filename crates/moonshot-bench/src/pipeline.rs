@@ -1,0 +1,258 @@
+//! The spec pipeline's timings: `cargo xtask gen`, and the generated crate's rebuild after a
+//! spec change.
+//!
+//! Everything runs in a copy of the workspace kept under the target directory, so the real
+//! `openapi/openapi.yaml` is never touched, whatever happens mid-run. The copy keeps its path
+//! between runs and is only rewritten where files differ, so cargo's fingerprints stay valid and
+//! only the first run pays for a full build. The copy builds into the same target directory as
+//! this binary, sharing its compiled dependencies.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use crate::stats::Summary;
+use crate::{BenchError, Settings};
+
+/// The copy's directory name under the target directory.
+const COPY_DIR: &str = "moonshot-bench-workspace";
+/// The merged document, relative to the workspace root.
+const SPEC: &str = "openapi/openapi.yaml";
+
+/// Runs the pipeline group and prints its table.
+pub fn run(settings: &Settings) -> Result<(), BenchError> {
+    let root = settings.root();
+    if !root.join(SPEC).is_file() {
+        return Err(format!("{} is not the workspace root (no {SPEC})", root.display()).into());
+    }
+    let target_dir = target_dir()?;
+    let copy = target_dir.join(COPY_DIR);
+    eprintln!("pipeline: syncing {} to {}", root.display(), copy.display());
+    sync_tree(&root, &copy)?;
+    let cargo = Cargo {
+        program: std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")),
+        workspace: copy.clone(),
+        target_dir,
+    };
+
+    eprintln!("pipeline: warming up (the first run builds the copy's crates in the dev profile)");
+    // Exactly the measured commands: cargo unifies features per invocation, so building the two
+    // packages together would leave each command's own build still to do.
+    cargo.time(&["xtask", "gen"])?;
+    cargo.time(&["build", "-p", "moonshot-api"])?;
+    cargo.time(&["build", "-p", "moonshot"])?;
+
+    let rounds = settings.rounds() as usize;
+    let rebuilds = if settings.quick { 1 } else { 3 };
+    let mut gen_times = Vec::new();
+    let mut noop_times = Vec::new();
+    for round in 0..rounds {
+        eprintln!(
+            "pipeline: gen and no-op build, round {}/{rounds}",
+            round + 1
+        );
+        gen_times.push(cargo.time(&["xtask", "gen"])?);
+        noop_times.push(cargo.time(&["build", "-p", "moonshot-api"])?);
+    }
+    let spec = copy.join(SPEC);
+    let original = std::fs::read_to_string(&spec)?;
+    let mut comment_times = Vec::new();
+    let mut schema_times = Vec::new();
+    let mut facade_times = Vec::new();
+    // Each build starts from the previous one's state, as a developer's next build does.
+    let rebuilt = (0..rebuilds).try_for_each(|n| {
+        eprintln!("pipeline: rebuilds after spec changes {}/{rebuilds}", n + 1);
+        std::fs::write(&spec, with_comment(&original, n))?;
+        comment_times.push(cargo.time(&["build", "-p", "moonshot-api"])?);
+        std::fs::write(&spec, with_new_property(&original, n)?)?;
+        schema_times.push(cargo.time(&["build", "-p", "moonshot-api"])?);
+        facade_times.push(cargo.time(&["build", "-p", "moonshot"])?);
+        Ok::<_, BenchError>(())
+    });
+    // The copy goes back to the workspace's document even when a rebuild failed.
+    std::fs::write(&spec, &original)?;
+    rebuilt?;
+
+    println!("## Pipeline: wall time in seconds, median (min–max)\n");
+    println!(
+        "In a copy of the workspace, dev profile, dependencies already built; each command as a \
+         developer types it, cargo's own start-up included.\n"
+    );
+    println!("| step | runs | seconds |");
+    println!("|---|---:|---:|");
+    for (label, times) in [
+        ("`cargo xtask gen` (document up to date)", &gen_times),
+        (
+            "`cargo build -p moonshot-api`, nothing changed (cargo's floor)",
+            &noop_times,
+        ),
+        (
+            "`cargo build -p moonshot-api` after a comment is added to `openapi/openapi.yaml` \
+             (build script reruns, generated code unchanged)",
+            &comment_times,
+        ),
+        (
+            "`cargo build -p moonshot-api` after a property is added to `FileObject` \
+             (generated code changes)",
+            &schema_times,
+        ),
+        (
+            "then `cargo build -p moonshot`: the facade on top of the changed crate",
+            &facade_times,
+        ),
+    ] {
+        let summary = Summary::of(times).ok_or("no samples")?;
+        println!("| {label} | {} | {} |", times.len(), summary.show(2));
+    }
+    println!();
+    Ok(())
+}
+
+/// The document with a comment appended: the file changes, the API it describes does not.
+fn with_comment(spec: &str, n: usize) -> String {
+    format!("{spec}# moonshot-bench: spec change {n}\n")
+}
+
+/// The document with one more optional string property in the `FileObject` schema, so that the
+/// generated struct, its serde and schemars impls change.
+fn with_new_property(spec: &str, n: usize) -> Result<String, BenchError> {
+    const ANCHOR: &str = "    FileObject:\n      properties:\n";
+    let at = spec
+        .find(ANCHOR)
+        .ok_or("openapi/openapi.yaml has no `FileObject: properties:` block to extend")?
+        + ANCHOR.len();
+    Ok(format!(
+        "{}        bench_extra_{n}:\n          description: Added by moonshot-bench\n          \
+         type: string\n{}",
+        &spec[..at],
+        &spec[at..]
+    ))
+}
+
+/// Runs cargo in the copy.
+struct Cargo {
+    program: OsString,
+    workspace: PathBuf,
+    target_dir: PathBuf,
+}
+
+impl Cargo {
+    /// Runs `cargo <args>` to its end; returns its wall time in seconds.
+    fn time(&self, args: &[&str]) -> Result<f64, BenchError> {
+        let started = Instant::now();
+        let output = Command::new(&self.program)
+            .args(args)
+            .current_dir(&self.workspace)
+            .env("CARGO_TARGET_DIR", &self.target_dir)
+            // Everything the copy needs is already in the local registry cache.
+            .env("CARGO_NET_OFFLINE", "true")
+            .output()?;
+        let seconds = started.elapsed().as_secs_f64();
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let tail: Vec<&str> = stderr.lines().rev().take(20).collect();
+            return Err(format!(
+                "`cargo {}` in {} failed ({}):\n{}",
+                args.join(" "),
+                self.workspace.display(),
+                output.status,
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            )
+            .into());
+        }
+        Ok(seconds)
+    }
+}
+
+/// The target directory this binary was built in: `<target>/release/moonshot-bench`.
+fn target_dir() -> Result<PathBuf, BenchError> {
+    let exe = std::env::current_exe()?;
+    exe.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .ok_or_else(|| format!("{} has no target directory", exe.display()).into())
+}
+
+/// Whether a path under the workspace root is left out of the copy: git's data and build
+/// output (`target`, `target-*`).
+fn skipped(name: &str, top_level: bool) -> bool {
+    name == ".git" || (top_level && name.starts_with("target"))
+}
+
+/// Makes `dst` hold the files of `src`, writing only those whose content differs (so their
+/// modification times, and cargo's fingerprints, stay) and removing those `src` lacks.
+fn sync_tree(src: &Path, dst: &Path) -> Result<(), BenchError> {
+    sync_dir(src, dst, true)
+}
+
+fn sync_dir(src: &Path, dst: &Path, top_level: bool) -> Result<(), BenchError> {
+    std::fs::create_dir_all(dst)?;
+    let mut kept = Vec::new();
+    for entry in std::fs::read_dir(src)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if skipped(&name.to_string_lossy(), top_level) {
+            continue;
+        }
+        let (from, to) = (entry.path(), dst.join(&name));
+        let file_type = std::fs::metadata(&from)?.file_type();
+        if file_type.is_dir() {
+            if to.is_file() {
+                std::fs::remove_file(&to)?;
+            }
+            sync_dir(&from, &to, false)?;
+        } else if file_type.is_file() {
+            if to.is_dir() {
+                std::fs::remove_dir_all(&to)?;
+            }
+            let contents = std::fs::read(&from)?;
+            if std::fs::read(&to).ok().as_deref() != Some(contents.as_slice()) {
+                std::fs::write(&to, &contents)?;
+            }
+        } else {
+            continue;
+        }
+        kept.push(name);
+    }
+    for entry in std::fs::read_dir(dst)? {
+        let entry = entry?;
+        if !kept.contains(&entry.file_name()) {
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                std::fs::remove_dir_all(&path)?;
+            } else {
+                std::fs::remove_file(&path)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_changes_keep_the_document_valid_yaml_shape() {
+        let spec = "components:\n  schemas:\n    FileObject:\n      properties:\n        \
+                    bytes:\n          type: integer\n";
+        let changed = with_new_property(spec, 2).expect("anchor present");
+        assert!(changed.contains(
+            "      properties:\n        bench_extra_2:\n          description: Added by \
+             moonshot-bench\n          type: string\n        bytes:"
+        ));
+        assert!(with_new_property("openapi: 3.0.3\n", 0).is_err());
+        assert!(with_comment(spec, 1).ends_with("# moonshot-bench: spec change 1\n"));
+    }
+
+    #[test]
+    fn build_output_and_git_are_not_copied() {
+        assert!(skipped(".git", true));
+        assert!(skipped(".git", false));
+        assert!(skipped("target", true));
+        assert!(skipped("target-bench", true));
+        assert!(!skipped("target", false));
+        assert!(!skipped("crates", true));
+    }
+}
