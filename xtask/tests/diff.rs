@@ -2,6 +2,10 @@
 //! (`old.yaml`, `new.yaml` and `expected.txt`, one `level rule operation location` per line,
 //! `-` for no operation), equivalent documents, the output formats and the exit codes.
 
+mod common;
+
+use common::copy_of_openapi;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -11,13 +15,6 @@ use xtask::diff::{Change, Format, Level, compare, load, render};
 
 fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/diff")
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
 }
 
 fn changes_between(old: &Path, new: &Path) -> Vec<Change> {
@@ -292,24 +289,6 @@ fn bad_input_exits_with_2_and_says_why() {
 
     let out = xtask(root.path(), &["diff", "--fail-on", "never"]);
     assert_eq!(out.status.code(), Some(2));
-}
-
-/// A temporary workspace holding a copy of `openapi/`.
-fn copy_of_openapi() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let from = workspace().join("openapi");
-    let to = dir.path().join("openapi");
-    for sub in ["", "upstream"] {
-        std::fs::create_dir_all(to.join(sub)).expect("mkdir");
-        for entry in std::fs::read_dir(from.join(sub)).expect("read openapi") {
-            let path = entry.expect("entry").path();
-            if path.is_file() {
-                std::fs::copy(&path, to.join(sub).join(path.file_name().expect("name")))
-                    .expect("copy");
-            }
-        }
-    }
-    dir
 }
 
 #[test]

@@ -1,6 +1,10 @@
 //! `cargo xtask fetch` against a local HTTP server, on a copy of the workspace's `openapi/`:
 //! pages are written only when every page came back whole with one OpenAPI block.
 
+mod common;
+
+use common::copy_of_openapi;
+
 use std::collections::BTreeMap;
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
@@ -11,13 +15,6 @@ use std::time::{Duration, Instant};
 use xtask::diff::{Format, Level, OutputArgs};
 use xtask::fetch::{FetchArgs, FetchError, PageStatus, run};
 use xtask::sources::{PAGES_FILE, Sources};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(
@@ -116,24 +113,6 @@ fn answer(mut stream: TcpStream, routes: &BTreeMap<String, Vec<Reply>>, hits: &M
     let _ = stream.write_all(head.as_bytes());
     let _ = stream.write_all(&reply.body);
     let _ = stream.flush();
-}
-
-/// A temporary workspace holding a copy of `openapi/`.
-fn copy_of_openapi() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let from = workspace().join("openapi");
-    let to = dir.path().join("openapi");
-    for sub in ["", "upstream"] {
-        std::fs::create_dir_all(to.join(sub)).expect("mkdir");
-        for entry in std::fs::read_dir(from.join(sub)).expect("read openapi") {
-            let path = entry.expect("entry").path();
-            if path.is_file() {
-                std::fs::copy(&path, to.join(sub).join(path.file_name().expect("name")))
-                    .expect("copy");
-            }
-        }
-    }
-    dir
 }
 
 fn url_path(url: &str) -> String {

@@ -2,33 +2,12 @@
 //! recreates the document byte for byte, reports staleness, and on any bad input exits non-zero
 //! naming the file while leaving the merged document exactly as it was.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::copy_of_openapi;
+
+use std::path::Path;
 use std::process::Output;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-/// A temporary workspace holding a copy of `openapi/`.
-fn copy_of_openapi() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let from = workspace().join("openapi");
-    let to = dir.path().join("openapi");
-    std::fs::create_dir_all(to.join("upstream")).expect("mkdir");
-    for sub in ["", "upstream"] {
-        for entry in std::fs::read_dir(from.join(sub)).expect("read openapi") {
-            let path = entry.expect("entry").path();
-            if path.is_file() {
-                std::fs::copy(&path, to.join(sub).join(path.file_name().expect("name")))
-                    .expect("copy");
-            }
-        }
-    }
-    dir
-}
 
 fn xtask(root: &Path, args: &[&str]) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))

@@ -1,7 +1,9 @@
 //! The spec pipeline on the real pages and on hand-made ones: extraction, conversion, merging,
 //! ids, corrections, determinism, and each bad input.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::workspace;
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -9,13 +11,6 @@ use xtask::Error;
 use xtask::canonical::render;
 use xtask::overlay::Corrections;
 use xtask::pipeline::{Page, build, read_page};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
 
 /// A page in the upstream format: prose, a three-backtick code sample, then the OpenAPI block.
 fn page(name: &str, method: &str, path: &str, yaml: &str) -> Page {
