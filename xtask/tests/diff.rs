@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::copy_of_openapi;
+use common::{copy_of_openapi, xtask};
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -196,15 +196,6 @@ fn json_output_holds_every_field_of_every_change() {
     assert_eq!(list[3]["rule"], "schema-added");
     assert_eq!(json["summary"]["breaking"], 3);
     assert_eq!(json["summary"]["info"], 1);
-}
-
-fn xtask(root: &Path, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .output()
-        .expect("runs")
 }
 
 fn diff_fixture(rule: &str, extra: &[&str]) -> Output {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::copy_of_openapi;
+use common::{copy_of_openapi, xtask};
 
 use std::collections::BTreeMap;
 use std::io::{Read as _, Write as _};
@@ -380,15 +380,6 @@ fn an_unreadable_index_is_a_warning_not_a_failure() {
         report.summary()
     );
     assert_eq!(report.changes.as_ref().map(Vec::len).ok(), Some(0));
-}
-
-fn xtask(root: &Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .output()
-        .expect("runs")
 }
 
 #[test]

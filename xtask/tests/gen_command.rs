@@ -4,19 +4,9 @@
 
 mod common;
 
-use common::copy_of_openapi;
+use common::{copy_of_openapi, xtask};
 
 use std::path::Path;
-use std::process::Output;
-
-fn xtask(root: &Path, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .output()
-        .expect("runs")
-}
 
 fn merged(root: &Path) -> Vec<u8> {
     std::fs::read(root.join("openapi/openapi.yaml")).expect("merged document")

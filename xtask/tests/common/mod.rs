@@ -1,8 +1,10 @@
-//! What the command tests share: the workspace root and a scratch copy of its `openapi/`.
+//! What the command tests share: the workspace root, a scratch copy of its `openapi/`, and a
+//! way to run the command on it.
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
@@ -28,4 +30,14 @@ pub fn copy_of_openapi() -> tempfile::TempDir {
         }
     }
     dir
+}
+
+/// Runs `cargo xtask` (the built binary) on the workspace at `root`.
+pub fn xtask(root: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .output()
+        .expect("runs")
 }
