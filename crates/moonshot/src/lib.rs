@@ -49,3 +49,8 @@ pub use error::{ApiError, BoxError, Error};
 pub use files::Files;
 pub use retry::RetryPolicy;
 pub use types::{ExtractedContent, FileContent, FileObject, FileStatus, Purpose};
+
+/// The README's Rust examples, compiled as doctests so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExamples;
