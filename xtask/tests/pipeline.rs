@@ -31,6 +31,16 @@ fn operation_yaml(method: &str, path: &str, summary: &str, schemas: &str) -> Str
     )
 }
 
+/// A page whose one operation is `GET path`, answering a `Thing`.
+fn get_page(name: &str, path: &str, summary: &str) -> Page {
+    page(
+        name,
+        "GET",
+        path,
+        &operation_yaml("get", path, summary, THING),
+    )
+}
+
 const THING: &str =
     "    Thing:\n      type: object\n      properties:\n        id:\n          type: string\n";
 
@@ -267,18 +277,8 @@ fn other_31_forms_are_refused_with_page_and_pointer() {
 
 #[test]
 fn identical_repeats_collapse_and_differences_name_both_pages() {
-    let a = page(
-        "a.md",
-        "GET",
-        "/a",
-        &operation_yaml("get", "/a", "Get A", THING),
-    );
-    let b = page(
-        "b.md",
-        "GET",
-        "/b",
-        &operation_yaml("get", "/b", "Get B", THING),
-    );
+    let a = get_page("a.md", "/a", "Get A");
+    let b = get_page("b.md", "/b", "Get B");
     let merged = build(&[a.clone(), b], None).expect("identical components collapse");
     assert_eq!(merged["paths"].as_object().expect("paths").len(), 2);
 
@@ -348,18 +348,8 @@ fn a_differing_security_scheme_is_a_conflict() {
 
 #[test]
 fn the_same_operation_on_two_pages_is_refused() {
-    let a = page(
-        "a.md",
-        "GET",
-        "/a",
-        &operation_yaml("get", "/a", "Get A", THING),
-    );
-    let b = page(
-        "b.md",
-        "GET",
-        "/a",
-        &operation_yaml("get", "/a", "Get A", THING),
-    );
+    let a = get_page("a.md", "/a", "Get A");
+    let b = get_page("b.md", "/a", "Get A");
     let err = build(&[a, b], None).expect_err("duplicate");
     assert_eq!(
         err.to_string(),
@@ -369,18 +359,8 @@ fn the_same_operation_on_two_pages_is_refused() {
 
 #[test]
 fn ids_that_collide_once_snake_cased_are_refused() {
-    let a = page(
-        "a.md",
-        "GET",
-        "/a",
-        &operation_yaml("get", "/a", "Get Thing", THING),
-    );
-    let b = page(
-        "b.md",
-        "GET",
-        "/b",
-        &operation_yaml("get", "/b", "get-thing", THING),
-    );
+    let a = get_page("a.md", "/a", "Get Thing");
+    let b = get_page("b.md", "/b", "get-thing");
     let err = build(&[a, b], None).expect_err("duplicate ids");
     assert!(
         matches!(&err, Error::DuplicateOperationId { id, first, second }
@@ -393,12 +373,7 @@ fn ids_that_collide_once_snake_cased_are_refused() {
 fn a_stale_correction_is_an_error() {
     let overlay = "overlay: 1.1.0\ninfo: {title: t, version: '1'}\nactions:\n  - target: $.paths['/gone'].get\n    update: {operationId: gone}\n";
     let corrections = Corrections::parse("openapi/overlay.yaml", overlay).expect("parses");
-    let a = page(
-        "a.md",
-        "GET",
-        "/a",
-        &operation_yaml("get", "/a", "Get A", THING),
-    );
+    let a = get_page("a.md", "/a", "Get A");
     match build(&[a], Some(&corrections)) {
         Err(Error::StaleOverlayAction {
             path,

@@ -21,23 +21,29 @@ fn file_object(purpose: &str) -> serde_json::Value {
     })
 }
 
-#[tokio::test]
-async fn retrieve_file_decodes_a_file_object() {
+/// Serves `body` for `GET /v1/files/{FILE_ID}` and retrieves it with the generated client.
+/// The request must reach the mock exactly once.
+async fn retrieve_answering(body: serde_json::Value) -> moonshot_api::types::FileObject {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
             when.method(GET).path(format!("/v1/files/{FILE_ID}"));
-            then.status(200).json_body(file_object("file-extract"));
+            then.status(200).json_body(body);
         })
         .await;
-
     let file = Client::new(&server.base_url())
         .retrieve_file(FILE_ID)
         .await
         .expect("decodes")
         .into_inner();
-
     mock.assert_async().await;
+    file
+}
+
+#[tokio::test]
+async fn retrieve_file_decodes_a_file_object() {
+    let file = retrieve_answering(file_object("file-extract")).await;
+
     assert_eq!(file.id, FILE_ID);
     assert_eq!(file.bytes, 761790);
     assert_eq!(file.filename, "xlnet.pdf");
@@ -47,19 +53,7 @@ async fn retrieve_file_decodes_a_file_object() {
 
 #[tokio::test]
 async fn an_unknown_purpose_decodes_and_round_trips() {
-    let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.method(GET).path(format!("/v1/files/{FILE_ID}"));
-            then.status(200).json_body(file_object("batch_output"));
-        })
-        .await;
-
-    let file = Client::new(&server.base_url())
-        .retrieve_file(FILE_ID)
-        .await
-        .expect("decodes")
-        .into_inner();
+    let file = retrieve_answering(file_object("batch_output")).await;
 
     assert_eq!(file.purpose, Purpose::Other("batch_output".to_owned()));
     assert_eq!(

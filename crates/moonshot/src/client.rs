@@ -122,11 +122,27 @@ impl Client {
     /// The call is boxed: a generated call's future is large, and every layer above (the
     /// context, the span, the retry loop, the caller's own future) would otherwise hold and copy
     /// it whole.
-    pub(crate) fn send<F: Future>(
+    fn send<F: Future>(
         &self,
         call: F,
     ) -> impl Future<Output = (F::Output, Option<ResponseHead>)> + use<F> {
         self.inner.context.clone().run(Box::pin(call))
+    }
+
+    /// One attempt of a generated-client call: sent with this client's context, its response
+    /// head traced, and a failure mapped to this crate's [`Error`]. Returns the call's output
+    /// with the head of its response.
+    pub(crate) async fn attempt<T>(
+        &self,
+        call: impl Future<Output = Result<T, moonshot_api::Error<ErrorResponse>>>,
+    ) -> Result<(T, Option<ResponseHead>), Error> {
+        let (result, head) = self.send(call).await;
+        trace_head(head.as_ref());
+        match result {
+            Ok(output) => Ok((output, head)),
+            // Boxed: the error path is rare, and would otherwise add its size to every call.
+            Err(error) => Err(Box::pin(map_error(error, head.as_ref())).await),
+        }
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or the retry policy says stop. Each
@@ -186,7 +202,7 @@ impl Client {
 }
 
 /// Records the response's status and request id on the current attempt's span.
-pub(crate) fn trace_head(head: Option<&ResponseHead>) {
+fn trace_head(head: Option<&ResponseHead>) {
     let span = tracing::Span::current();
     // A disabled span (no subscriber, or filtered out) records nothing: skip the lookups.
     if let (Some(head), false) = (head, span.is_disabled()) {
@@ -209,7 +225,7 @@ pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Turns what the generated client returned for a failed attempt into this crate's error.
-pub(crate) async fn map_error(
+async fn map_error(
     error: moonshot_api::Error<ErrorResponse>,
     head: Option<&ResponseHead>,
 ) -> Error {

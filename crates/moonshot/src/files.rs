@@ -3,7 +3,7 @@
 use futures::TryStreamExt as _;
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 
-use crate::client::{Client, map_error, request_id, snippet, trace_head, transport_error};
+use crate::client::{Client, request_id, snippet, transport_error};
 use crate::error::Error;
 use crate::types::{FileContent, FileObject, check_file_id};
 
@@ -33,13 +33,8 @@ impl<'a> Files<'a> {
         let client = self.client;
         client
             .with_retries("retrieve_file", || async move {
-                let (result, head) = client.send(client.api().retrieve_file(file_id)).await;
-                trace_head(head.as_ref());
-                match result {
-                    Ok(response) => Ok(FileObject::from(response.into_inner())),
-                    // Boxed: the error path is rare, and would otherwise add its size to every call.
-                    Err(error) => Err(Box::pin(map_error(error, head.as_ref())).await),
-                }
+                let (response, _) = client.attempt(client.api().retrieve_file(file_id)).await?;
+                Ok(FileObject::from(response.into_inner()))
             })
             .await
     }
@@ -56,8 +51,8 @@ impl<'a> Files<'a> {
         let client = self.client;
         client
             .with_retries("retrieve_file_content", || async move {
-                let (result, head) = client
-                    .send(async {
+                let (body, head) = client
+                    .attempt(async {
                         let response = client.api().retrieve_file_content(file_id).await?;
                         let capacity = response
                             .headers()
@@ -77,21 +72,16 @@ impl<'a> Files<'a> {
                         }
                         Ok::<_, moonshot_api::Error<_>>(body)
                     })
-                    .await;
-                trace_head(head.as_ref());
-                match result {
-                    Ok(body) => String::from_utf8(body).map(FileContent::new).map_err(|e| {
-                        Error::UndecodableResponse {
-                            status: head.as_ref().map_or(200, |h| h.status.as_u16()),
-                            request_id: head.as_ref().and_then(|h| request_id(&h.headers)),
-                            detail: e.utf8_error().to_string(),
-                            snippet: snippet(e.as_bytes()),
-                            attempts: 1,
-                        }
-                    }),
-                    // Boxed: the error path is rare, and would otherwise add its size to every call.
-                    Err(error) => Err(Box::pin(map_error(error, head.as_ref())).await),
-                }
+                    .await?;
+                String::from_utf8(body).map(FileContent::new).map_err(|e| {
+                    Error::UndecodableResponse {
+                        status: head.as_ref().map_or(200, |h| h.status.as_u16()),
+                        request_id: head.as_ref().and_then(|h| request_id(&h.headers)),
+                        detail: e.utf8_error().to_string(),
+                        snippet: snippet(e.as_bytes()),
+                        attempts: 1,
+                    }
+                })
             })
             .await
     }
@@ -113,15 +103,10 @@ impl<'a> Files<'a> {
         let client = self.client;
         let response = client
             .with_retries("retrieve_file_content", || async move {
-                let (result, head) = client
-                    .send(client.api().retrieve_file_content(file_id))
-                    .await;
-                trace_head(head.as_ref());
-                match result {
-                    Ok(response) => Ok(response.into_inner()),
-                    // Boxed: the error path is rare, and would otherwise add its size to every call.
-                    Err(error) => Err(Box::pin(map_error(error, head.as_ref())).await),
-                }
+                let (response, _) = client
+                    .attempt(client.api().retrieve_file_content(file_id))
+                    .await?;
+                Ok(response.into_inner())
             })
             .await?;
         let mut stream = response.into_inner();

@@ -9,6 +9,11 @@ use support::{API_KEY, Reply, ScriptedServer, client, client_with, file_object, 
 
 const ID: &str = "file-1";
 
+/// `files().retrieve(ID)` through a client of `server` with quick retries.
+async fn retrieve(server: &ScriptedServer) -> Result<moonshot::FileObject, Error> {
+    client(&server.base_url()).files().retrieve(ID).await
+}
+
 fn ok() -> Reply {
     Reply::json(200, &file_object(ID))
 }
@@ -19,7 +24,7 @@ async fn retryable_statuses_are_retried_until_success() {
         let failure = Reply::json(status, &moonshot_error("", "transient"));
         let server = ScriptedServer::start(vec![failure.clone(), failure, ok()]).await;
 
-        let file = client(&server.base_url()).files().retrieve(ID).await;
+        let file = retrieve(&server).await;
 
         assert!(file.is_ok(), "{status}: {file:?}");
         assert_eq!(server.hits(), 3, "{status}");
@@ -34,11 +39,7 @@ async fn retries_stop_after_max_retries_and_report_the_attempts() {
     )])
     .await;
 
-    let err = client(&server.base_url())
-        .files()
-        .retrieve(ID)
-        .await
-        .expect_err("always 500");
+    let err = retrieve(&server).await.expect_err("always 500");
 
     assert_eq!(server.hits(), 3, "2 retries means 3 attempts");
     assert_eq!(err.attempts(), 3);
@@ -82,11 +83,7 @@ async fn final_errors_are_not_retried() {
         ])
         .await;
 
-        let err = client(&server.base_url())
-            .files()
-            .retrieve(ID)
-            .await
-            .expect_err(error_type);
+        let err = retrieve(&server).await.expect_err(error_type);
 
         assert_eq!(server.hits(), 1, "{error_type} must not be retried");
         assert_eq!(err.status(), Some(status));
@@ -102,11 +99,7 @@ async fn a_quota_429_is_not_retried_even_with_retry_after() {
     .header("retry-after", "1");
     let server = ScriptedServer::start(vec![quota, ok()]).await;
 
-    let err = client(&server.base_url())
-        .files()
-        .retrieve(ID)
-        .await
-        .expect_err("quota");
+    let err = retrieve(&server).await.expect_err("quota");
 
     assert!(matches!(err, Error::QuotaExceeded(_)), "{err:?}");
     assert!(!err.is_retryable());
@@ -117,11 +110,7 @@ async fn a_quota_429_is_not_retried_even_with_retry_after() {
 async fn waited_for(rate_limited: Reply) -> (Duration, usize) {
     let server = ScriptedServer::start(vec![rate_limited, ok()]).await;
     let started = Instant::now();
-    client(&server.base_url())
-        .files()
-        .retrieve(ID)
-        .await
-        .expect("succeeds on retry");
+    retrieve(&server).await.expect("succeeds on retry");
     (started.elapsed(), server.hits())
 }
 
@@ -170,11 +159,7 @@ async fn a_wait_above_the_cap_is_not_slept() {
     ])
     .await;
 
-    let err = client(&server.base_url())
-        .files()
-        .retrieve(ID)
-        .await
-        .expect_err("wait too long");
+    let err = retrieve(&server).await.expect_err("wait too long");
 
     assert_eq!(server.hits(), 1);
     assert_eq!(err.retry_after(), Some(Duration::from_secs(3600)));
