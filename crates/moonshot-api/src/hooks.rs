@@ -1,26 +1,29 @@
 //! The generated client's hooks: per-call request settings, and the head of the response.
 //!
 //! The orphan rule puts the `ClientHooks` impl for the generated [`Client`](crate::Client) in this
-//! crate. It does three things, only for calls run inside [`CallContext::run`]:
+//! crate. It does three things, only for calls run inside [`CallContext::scope`]:
 //! adds the call's headers (authentication, user agent), sets the call's timeout, and records the
-//! status and headers of the response, so a caller can report them even when the generated code
-//! drops them (a body that fails to decode). It also drops progenitor's `api-version` header, which
+//! status and request id of the response (and its headers, for an error status), so a caller can
+//! report them even when the generated code drops them (a body that fails to decode). It also drops progenitor's `api-version` header, which
 //! Moonshot's API does not define.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::cell::Cell;
+use std::sync::Arc;
 use std::time::Duration;
 
 use progenitor_client::{ClientHooks, Error, OperationInfo};
-use reqwest::header::{HeaderMap, HeaderName};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 /// The header progenitor adds to every request, which Moonshot's API does not define.
 const API_VERSION: HeaderName = HeaderName::from_static("api-version");
+/// The header that carries Moonshot's id for a request, which support asks for.
+const REQUEST_ID: HeaderName = HeaderName::from_static("msh-request-id");
 
 tokio::task_local! {
-    static CALL: Arc<CallState>;
+    static CALL: CallState;
 }
 
-/// Settings for the requests of one call, and what was seen of their response.
+/// Settings for the requests of one call.
 ///
 /// Cheap to clone: the headers are shared, so a client can keep one context and run each call
 /// in a clone of it.
@@ -30,19 +33,48 @@ pub struct CallContext {
     timeout: Option<Duration>,
 }
 
-#[derive(Debug, Default)]
+/// A call's context, and what was seen of its last response. Lives in the call's task-local
+/// slot, which only that call's task reaches, so a `Cell` is enough.
 struct CallState {
     context: CallContext,
-    head: Mutex<Option<ResponseHead>>,
+    head: Cell<Option<ResponseHead>>,
 }
 
-/// The status and headers of a response.
+/// The status of a response, and the headers a caller reports or acts on.
+///
+/// A successful response keeps its status and request id only: copying every header of every
+/// response would cost each call allocations that only an error report needs.
 #[derive(Debug, Clone)]
 pub struct ResponseHead {
     /// The HTTP status.
     pub status: reqwest::StatusCode,
-    /// The response headers.
+    /// Moonshot's id for the request (`Msh-Request-Id`), when the response has one.
+    pub request_id: Option<HeaderValue>,
+    /// Every response header when the status is an error (4xx or 5xx), where a caller needs
+    /// them (`Retry-After`, for one); empty for any other status.
     pub headers: HeaderMap,
+}
+
+impl ResponseHead {
+    /// The head of `response`, as the hooks record it.
+    fn of(response: &reqwest::Response) -> Self {
+        let status = response.status();
+        let headers = response.headers();
+        Self {
+            status,
+            request_id: headers.get(&REQUEST_ID).cloned(),
+            headers: if status.is_client_error() || status.is_server_error() {
+                headers.clone()
+            } else {
+                HeaderMap::new()
+            },
+        }
+    }
+
+    /// The request id as text, when it is present and printable.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_ref().and_then(|v| v.to_str().ok())
+    }
 }
 
 impl CallContext {
@@ -54,20 +86,31 @@ impl CallContext {
         }
     }
 
-    /// Runs `call` (one or more generated-client calls) with this context; returns its output
-    /// and the head of the last response received, if any.
-    pub async fn run<F: Future>(self, call: F) -> (F::Output, Option<ResponseHead>) {
-        let state = Arc::new(CallState {
+    /// Runs `call` (one or more generated-client calls) with this context. Within it,
+    /// [`CallContext::take_head`] gives the head of the last response received.
+    pub fn scope<F: Future>(self, call: F) -> impl Future<Output = F::Output> {
+        let state = CallState {
             context: self,
-            head: Mutex::new(None),
-        });
-        let output = CALL.scope(Arc::clone(&state), call).await;
-        let head = state
-            .head
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        (output, head)
+            head: Cell::new(None),
+        };
+        CALL.scope(state, call)
+    }
+
+    /// Runs one generated-client call with this context; returns its output and the head of
+    /// its response, if one arrived.
+    pub async fn run<F: Future>(self, call: F) -> (F::Output, Option<ResponseHead>) {
+        self.scope(async {
+            let output = call.await;
+            (output, Self::take_head())
+        })
+        .await
+    }
+
+    /// The head of the last response received within the current [`CallContext::scope`], taken
+    /// out of it, so the next call starts without one. `None` when no response has arrived
+    /// since the last take, or outside a scope.
+    pub fn take_head() -> Option<ResponseHead> {
+        CALL.try_with(|state| state.head.take()).ok().flatten()
     }
 }
 
@@ -95,13 +138,8 @@ impl ClientHooks<()> for crate::Client {
         _: &OperationInfo,
     ) -> Result<(), Error<E>> {
         if let Ok(response) = result {
-            let _outside_a_call = CALL.try_with(|state| {
-                let head = ResponseHead {
-                    status: response.status(),
-                    headers: response.headers().clone(),
-                };
-                *state.head.lock().unwrap_or_else(PoisonError::into_inner) = Some(head);
-            });
+            let _outside_a_call =
+                CALL.try_with(|state| state.head.set(Some(ResponseHead::of(response))));
         }
         Ok(())
     }

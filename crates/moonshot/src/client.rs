@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use backon::Retryable as _;
+use futures::FutureExt as _;
+use futures::future::{self, Either};
 use moonshot_api::hooks::{CallContext, ResponseHead};
 use moonshot_api::types::ErrorResponse;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
@@ -51,7 +53,8 @@ pub struct Client {
 struct Inner {
     api: moonshot_api::Client,
     base_url: String,
-    /// Authorization (marked sensitive) and User-Agent, added to each request, and the timeout.
+    /// For a caller's own reqwest client: Authorization (marked sensitive) and User-Agent, added
+    /// to each request, and the timeout. Empty for a client built here, which carries them.
     context: CallContext,
     timeout: Duration,
     retry: RetryPolicy,
@@ -116,49 +119,43 @@ impl Client {
         &self.inner.api
     }
 
-    /// Runs one attempt of a call with this client's headers and timeout; returns its output and
-    /// the head of the response, if one arrived.
-    ///
-    /// The call is boxed: a generated call's future is large, and every layer above (the
-    /// context, the span, the retry loop, the caller's own future) would otherwise hold and copy
-    /// it whole.
-    fn send<F: Future>(
-        &self,
-        call: F,
-    ) -> impl Future<Output = (F::Output, Option<ResponseHead>)> + use<F> {
-        self.inner.context.clone().run(Box::pin(call))
-    }
-
-    /// One attempt of a generated-client call: sent with this client's context, its response
-    /// head traced, and a failure mapped to this crate's [`Error`]. Returns the call's output
-    /// with the head of its response.
-    pub(crate) async fn attempt<T>(
-        &self,
-        call: impl Future<Output = Result<T, moonshot_api::Error<ErrorResponse>>>,
-    ) -> Result<(T, Option<ResponseHead>), Error> {
-        let (result, head) = self.send(call).await;
-        trace_head(head.as_ref());
-        match result {
-            Ok(output) => Ok((output, head)),
-            // Boxed: the error path is rare, and would otherwise add its size to every call.
-            Err(error) => Err(Box::pin(map_error(error, head.as_ref())).await),
-        }
-    }
-
-    /// Runs `attempt` until it succeeds, fails for good, or the retry policy says stop. Each
-    /// attempt is traced in a `moonshot.request` span.
+    /// Runs `attempt` until it succeeds, fails for good, or the retry policy says stop, all in
+    /// this client's call context (see [`CallContext::scope`]). Each attempt is traced in a
+    /// `moonshot.request` span.
     pub(crate) async fn with_retries<T, F, Fut>(
         &self,
         operation: &'static str,
-        mut attempt: F,
+        attempt: F,
     ) -> Result<T, Error>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, Error>>,
     {
         let attempts = AtomicU32::new(0);
-        let limit = self.inner.retry.retry_after_limit();
-        let result = (|| {
+        let result = self
+            .inner
+            .context
+            .clone()
+            .scope(self.retry_loop(operation, &attempts, attempt))
+            .await;
+        result.map_err(|mut error| {
+            error.set_attempts(attempts.load(Ordering::Relaxed));
+            error
+        })
+    }
+
+    /// The attempts of one call: the first one directly, the rest in backon's retry loop.
+    async fn retry_loop<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        attempts: &AtomicU32,
+        mut attempt: F,
+    ) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let mut traced = || {
             let n = attempts.fetch_add(1, Ordering::Relaxed) + 1;
             let span = tracing::info_span!(
                 "moonshot.request",
@@ -168,18 +165,32 @@ impl Client {
                 request_id = tracing::field::Empty,
                 elapsed_ms = tracing::field::Empty,
             );
-            let started = Instant::now();
-            let future = attempt();
-            async move {
-                let result = future.await;
-                let span = tracing::Span::current();
-                span.record("elapsed_ms", started.elapsed().as_millis() as u64);
-                if let Err(error) = &result {
-                    tracing::debug!(%error, "attempt failed");
-                }
-                result
-            }
-            .instrument(span)
+            // Timed only when someone is listening: reading the clock costs every call.
+            let started = (!span.is_disabled()).then(Instant::now);
+            attempt()
+                .inspect(move |result| {
+                    if let Some(started) = started {
+                        let elapsed_ms = started.elapsed().as_millis() as u64;
+                        tracing::Span::current().record("elapsed_ms", elapsed_ms);
+                    }
+                    if let Err(error) = result {
+                        tracing::debug!(%error, "attempt failed");
+                    }
+                })
+                .instrument(span)
+        };
+        // The first attempt runs before the retry loop is built, so the call that succeeds at
+        // once, nearly every call, does not pay for the loop. A retryable failure is handed to
+        // the loop as its first attempt's outcome, and the loop takes it from there; its
+        // attempts are boxed, so that the call's future does not hold a second attempt inline.
+        let mut first = match traced().await {
+            Err(error) if error.is_retryable() && self.inner.retry.retries() > 0 => Some(error),
+            done => return done,
+        };
+        let limit = self.inner.retry.retry_after_limit();
+        (|| match first.take() {
+            Some(error) => Either::Left(future::ready(Err(error))),
+            None => Either::Right(Box::pin(traced())),
         })
         .retry(self.inner.retry.delays())
         .sleep(tokio::time::sleep)
@@ -193,12 +204,31 @@ impl Client {
             }
         })
         .notify(|error, wait| tracing::info!(%error, wait_ms = wait.as_millis() as u64, "retrying"))
-        .await;
-        result.map_err(|mut error| {
-            error.set_attempts(attempts.load(Ordering::Relaxed));
-            error
-        })
+        .await
     }
+}
+
+/// One attempt of a generated-client call, run within [`Client::with_retries`]: its response
+/// head traced, and a failure mapped to this crate's [`Error`]. Resolves to the call's output
+/// with the head of its response.
+///
+/// Built from combinators rather than as an `async fn`: a generated call's future is large
+/// (1.6 KB for `retrieve_file`), and every `async` layer that took it as an argument and awaited
+/// it would hold it twice. The facade's futures stay near the size of the call they make.
+pub(crate) fn attempt<T>(
+    call: impl Future<Output = Result<T, moonshot_api::Error<ErrorResponse>>>,
+) -> impl Future<Output = Result<(T, Option<ResponseHead>), Error>> {
+    call.then(|result| {
+        let head = CallContext::take_head();
+        trace_head(head.as_ref());
+        match result {
+            Ok(output) => Either::Left(future::ready(Ok((output, head)))),
+            // Boxed: the error path is rare, and would otherwise add its size to every call.
+            Err(error) => Either::Right(Box::pin(async move {
+                Err(map_error(error, head.as_ref()).await)
+            })),
+        }
+    })
 }
 
 /// Records the response's status and request id on the current attempt's span.
@@ -207,21 +237,18 @@ fn trace_head(head: Option<&ResponseHead>) {
     // A disabled span (no subscriber, or filtered out) records nothing: skip the lookups.
     if let (Some(head), false) = (head, span.is_disabled()) {
         span.record("status", head.status.as_u16());
-        if let Some(id) = request_id_str(&head.headers) {
+        if let Some(id) = head.request_id() {
             span.record("request_id", id);
         }
     }
 }
 
-fn request_id_str(headers: &HeaderMap) -> Option<&str> {
+/// Moonshot's request id, from the `Msh-Request-Id` header.
+pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
     headers
         .get(&REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
-}
-
-/// Moonshot's request id, from the `Msh-Request-Id` header.
-pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
-    request_id_str(headers).map(str::to_owned)
+        .map(str::to_owned)
 }
 
 /// Turns what the generated client returned for a failed attempt into this crate's error.
@@ -246,13 +273,13 @@ async fn map_error(
         }
         Generated::InvalidResponsePayload(body, decode_error) => {
             let status = head.map_or(200, |h| h.status.as_u16());
-            let headers = head.map(|h| h.headers.clone()).unwrap_or_default();
-            if status >= 400 {
-                error_from_body(status, &headers, &body)
+            if let (Some(head), true) = (head, status >= 400) {
+                // The head of an error response keeps every header, `Retry-After` included.
+                error_from_body(status, &head.headers, &body)
             } else {
                 Error::UndecodableResponse {
                     status,
-                    request_id: request_id(&headers),
+                    request_id: head.and_then(ResponseHead::request_id).map(str::to_owned),
                     detail: decode_error.to_string(),
                     snippet: snippet(&body),
                     attempts: 1,
@@ -462,26 +489,29 @@ impl ClientBuilder {
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
 
         let base_url = normalize_base_url(self.base_url.as_deref().unwrap_or(GLOBAL_BASE_URL))?;
-        // A client built here carries the timeout itself, which spares each request the
-        // extension map a per-request timeout costs; a caller's client gets it per request.
-        let (http, request_timeout) = match self.http_client {
-            Some(client) => (client, Some(timeout)),
+        // A client built here carries the headers and the timeout itself, as a hand-configured
+        // reqwest client would: reqwest applies them without the per-request work (header
+        // inserts, an extension map for the timeout) that a caller's own client needs, since
+        // that one gets them per request through the call context.
+        let (http, context) = match self.http_client {
+            Some(client) => (client, CallContext::new(headers, Some(timeout))),
             None => (
                 reqwest::Client::builder()
+                    .default_headers(headers)
                     .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
                     .timeout(timeout)
                     .build()
                     .map_err(|e| {
                         Error::Configuration(format!("the HTTP client cannot be built: {e}"))
                     })?,
-                None,
+                CallContext::default(),
             ),
         };
         Ok(Client {
             inner: Arc::new(Inner {
                 api: moonshot_api::Client::new_with_client(&base_url, http),
                 base_url,
-                context: CallContext::new(headers, request_timeout),
+                context,
                 timeout,
                 retry: self.retry.unwrap_or_default(),
             }),

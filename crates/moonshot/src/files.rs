@@ -1,9 +1,10 @@
 //! The Files API: a file's metadata and its extracted content.
 
 use futures::TryStreamExt as _;
+use moonshot_api::hooks::ResponseHead;
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 
-use crate::client::{Client, request_id, snippet, transport_error};
+use crate::client::{Client, attempt, snippet, transport_error};
 use crate::error::Error;
 use crate::types::{FileContent, FileObject, check_file_id};
 
@@ -33,7 +34,7 @@ impl<'a> Files<'a> {
         let client = self.client;
         client
             .with_retries("retrieve_file", || async move {
-                let (response, _) = client.attempt(client.api().retrieve_file(file_id)).await?;
+                let (response, _) = attempt(client.api().retrieve_file(file_id)).await?;
                 Ok(FileObject::from(response.into_inner()))
             })
             .await
@@ -51,32 +52,34 @@ impl<'a> Files<'a> {
         let client = self.client;
         client
             .with_retries("retrieve_file_content", || async move {
-                let (body, head) = client
-                    .attempt(async {
-                        let response = client.api().retrieve_file_content(file_id).await?;
-                        let capacity = response
-                            .headers()
-                            .get(reqwest::header::CONTENT_LENGTH)
-                            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
-                            .unwrap_or(0);
-                        let mut stream = response.into_inner().into_inner();
-                        // Sized from Content-Length so the body is not copied as it grows; the cap
-                        // keeps a lying header from reserving more than a real body can be.
-                        let mut body = Vec::with_capacity(capacity.min(MAX_RESERVED_BODY));
-                        while let Some(chunk) = stream
-                            .try_next()
-                            .await
-                            .map_err(moonshot_api::Error::ResponseBodyError)?
-                        {
-                            body.extend_from_slice(&chunk);
-                        }
-                        Ok::<_, moonshot_api::Error<_>>(body)
-                    })
-                    .await?;
+                let (body, head) = attempt(async {
+                    let response = client.api().retrieve_file_content(file_id).await?;
+                    let capacity = response
+                        .headers()
+                        .get(reqwest::header::CONTENT_LENGTH)
+                        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+                        .unwrap_or(0);
+                    let mut stream = response.into_inner().into_inner();
+                    // Sized from Content-Length so the body is not copied as it grows; the cap
+                    // keeps a lying header from reserving more than a real body can be.
+                    let mut body = Vec::with_capacity(capacity.min(MAX_RESERVED_BODY));
+                    while let Some(chunk) = stream
+                        .try_next()
+                        .await
+                        .map_err(moonshot_api::Error::ResponseBodyError)?
+                    {
+                        body.extend_from_slice(&chunk);
+                    }
+                    Ok::<_, moonshot_api::Error<_>>(body)
+                })
+                .await?;
                 String::from_utf8(body).map(FileContent::new).map_err(|e| {
                     Error::UndecodableResponse {
                         status: head.as_ref().map_or(200, |h| h.status.as_u16()),
-                        request_id: head.as_ref().and_then(|h| request_id(&h.headers)),
+                        request_id: head
+                            .as_ref()
+                            .and_then(ResponseHead::request_id)
+                            .map(str::to_owned),
                         detail: e.utf8_error().to_string(),
                         snippet: snippet(e.as_bytes()),
                         attempts: 1,
@@ -103,9 +106,7 @@ impl<'a> Files<'a> {
         let client = self.client;
         let response = client
             .with_retries("retrieve_file_content", || async move {
-                let (response, _) = client
-                    .attempt(client.api().retrieve_file_content(file_id))
-                    .await?;
+                let (response, _) = attempt(client.api().retrieve_file_content(file_id)).await?;
                 Ok(response.into_inner())
             })
             .await?;

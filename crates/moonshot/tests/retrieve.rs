@@ -413,3 +413,29 @@ async fn a_caller_supplied_http_client_is_used_with_our_headers_added() {
     );
     assert!(request.contains("user-agent: my-service/2.1"), "{request}");
 }
+
+#[test]
+fn call_futures_stay_near_the_generated_calls_size() {
+    // A generated call's future is large (1.6 KB); each async layer that took it by value and
+    // awaited it would hold it twice, and a caller spawning many calls pays for every copy.
+    let client = moonshot::Client::new("sk-test").expect("a key is set");
+    let api = moonshot_api::Client::new("http://127.0.0.1:9");
+    let files = client.files();
+    for (name, size, generated) in [
+        (
+            "retrieve",
+            std::mem::size_of_val(&files.retrieve("file-1")),
+            std::mem::size_of_val(&api.retrieve_file("file-1")),
+        ),
+        (
+            "content",
+            std::mem::size_of_val(&files.content("file-1")),
+            std::mem::size_of_val(&api.retrieve_file_content("file-1")),
+        ),
+    ] {
+        assert!(
+            size < generated + 1024,
+            "{name}'s future is {size} bytes, the generated call's {generated}"
+        );
+    }
+}
