@@ -59,6 +59,9 @@ enum Command {
     /// Runs one content case in this process and prints its figures.
     #[command(hide = true)]
     ContentCase(content::CaseArgs),
+    /// Runs one retrieve contender alone, for a profiler to look at.
+    #[command(hide = true)]
+    RetrieveOne(retrieve::OneArgs),
 }
 
 /// How long and how often to measure.
@@ -117,6 +120,7 @@ fn main() -> ExitCode {
         Command::Pipeline(settings) => pipeline::run(&settings),
         Command::Serve => server::serve(),
         Command::ContentCase(args) => content::run_case(&args),
+        Command::RetrieveOne(args) => retrieve::run_one(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,8 +25,8 @@ const TARGET: f64 = 0.95;
 const FACADE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What sends the requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Contender {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Contender {
     /// reqwest and serde_json by hand: the floor.
     Raw,
     /// `moonshot_api::Client::retrieve_file`.
@@ -168,6 +168,8 @@ struct Sample {
     /// This process's CPU time per request, in microseconds: the client's cost alone, less
     /// sensitive than wall time to whatever else the machine runs.
     cpu_us_per_request: f64,
+    /// Requests completed.
+    requests: u64,
 }
 
 /// Runs `contender` for `time`, with `concurrency` requests in flight.
@@ -198,10 +200,12 @@ async fn measure(
     }
     let elapsed = started.elapsed();
     let cpu = procfs::cpu_time()?.saturating_sub(cpu_before);
+    let requests = done;
     let done = done.max(1) as f64;
     Ok(Sample {
         requests_per_second: done / elapsed.as_secs_f64(),
         cpu_us_per_request: cpu.as_secs_f64() * 1e6 / done,
+        requests,
     })
 }
 
@@ -289,6 +293,44 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
         }
     }
     println!("\nTargets:\n{}\n", verdicts.join("\n"));
+    drop(clients);
+    Ok(())
+}
+
+/// What the hidden `retrieve-one` subcommand runs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OneArgs {
+    /// The contender.
+    #[arg(long, value_enum)]
+    contender: Contender,
+    /// Requests in flight.
+    #[arg(long, default_value_t = 1)]
+    concurrency: usize,
+    /// Seconds to run, after a warm-up of half as long.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+}
+
+/// The hidden `retrieve-one` subcommand: one contender alone, for a profiler
+/// (`perf record`, `strace -c`, `valgrind`) to look at; prints its figures.
+pub fn run_one(args: &OneArgs) -> Result<(), BenchError> {
+    let server = ServerProcess::start()?;
+    let runtime = crate::runtime()?;
+    let clients = Arc::new(Clients::new(server.base_url())?);
+    let time = Duration::from_secs_f64(args.seconds);
+    let (warm_up, sample) = runtime.block_on(async {
+        let warm_up = measure(&clients, args.contender, args.concurrency, time / 2).await?;
+        let sample = measure(&clients, args.contender, args.concurrency, time).await?;
+        Ok::<_, BenchError>((warm_up, sample))
+    })?;
+    println!(
+        "{}: concurrency {}: {} requests in all, {:.0} req/s, {:.1} µs client CPU/request",
+        args.contender.label(),
+        args.concurrency,
+        warm_up.requests + sample.requests,
+        sample.requests_per_second,
+        sample.cpu_us_per_request
+    );
     drop(clients);
     Ok(())
 }

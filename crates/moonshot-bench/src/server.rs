@@ -69,7 +69,11 @@ impl Drop for ServerProcess {
 /// The hidden `serve` subcommand: the demo files and the two generated bodies, key required.
 /// Stops when stdin reaches its end, so that it never outlives the benchmark that started it.
 pub fn serve() -> Result<(), BenchError> {
-    let runtime = crate::runtime()?;
+    // Named apart from the client's threads, so a profile of a run can tell them apart.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("mock-server")
+        .build()?;
     runtime.block_on(async {
         let server = MockServer::builder()
             .api_key(API_KEY)
