@@ -14,6 +14,9 @@
 //! - `pipeline`: `cargo xtask gen` wall time, and the generated crate's rebuild after a spec
 //!   change, in a copy of the workspace.
 //!
+//! The hidden `retrieve-one` subcommand runs one retrieve contender alone and prints its request
+//! count, for a profiler (callgrind, DHAT, `perf`) to look at; see BENCHMARKS.md.
+//!
 //! The server always runs in a separate process (this binary's hidden `serve` subcommand), so
 //! its CPU time and memory are never counted as the client's. Rounds interleave the contenders
 //! so that noise from the rest of the machine falls on all of them alike; figures are medians

@@ -1,0 +1,40 @@
+//! The hidden `retrieve-one` subcommand, run as a profiler would run it.
+
+use std::process::Command;
+
+fn bench() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_moonshot-bench"))
+}
+
+#[test]
+fn each_contender_runs_alone_and_reports_its_request_count() {
+    for contender in ["raw", "generated", "facade"] {
+        let output = bench()
+            .args(["retrieve-one", "--contender", contender, "--seconds", "0.2"])
+            .output()
+            .expect("the benchmark binary runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{contender}: {output:?}");
+        let requests: u64 = stdout
+            .split_once(": ")
+            .and_then(|(_, rest)| rest.split(" requests in all").next())
+            .and_then(|before| before.rsplit(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no request count in {stdout:?}"));
+        assert!(requests > 0, "{contender}: {stdout}");
+    }
+}
+
+#[test]
+fn an_unknown_contender_is_refused_with_the_known_ones() {
+    let output = bench()
+        .args(["retrieve-one", "--contender", "curl"])
+        .output()
+        .expect("the benchmark binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("'curl'") && stderr.contains("facade"),
+        "{stderr}"
+    );
+}
