@@ -208,6 +208,46 @@ async fn a_refused_connection_is_a_retried_connection_error() {
 }
 
 #[tokio::test]
+async fn a_connection_never_accepted_times_out_at_the_connect_timeout() {
+    // A listener with a backlog of 0 that never accepts: once one connection waits in its
+    // queue, the kernel drops every further SYN, so a connect hangs as to an unreachable host.
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind(([127, 0, 0, 1], 0).into()).expect("bind");
+    let listener = socket.listen(0).expect("listen");
+    let address = listener.local_addr().expect("addr");
+    let mut queued = Vec::new();
+    for _ in 0..3 {
+        let connect = tokio::net::TcpStream::connect(address);
+        if let Ok(Ok(stream)) = tokio::time::timeout(Duration::from_millis(200), connect).await {
+            queued.push(stream);
+        }
+    }
+    let client = moonshot::Client::builder()
+        .api_key(API_KEY)
+        .base_url(format!("http://{address}"))
+        .connect_timeout(Duration::from_millis(300))
+        .timeout(Duration::from_secs(30))
+        .retry(RetryPolicy::none())
+        .build()
+        .expect("valid settings");
+
+    let started = Instant::now();
+    let err = client
+        .files()
+        .retrieve(ID)
+        .await
+        .expect_err("never accepted");
+
+    assert!(matches!(err, Error::Timeout { attempts: 1, .. }), "{err:?}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(300) && waited < Duration::from_secs(10),
+        "{waited:?}: the connect timeout, not the 30 s request timeout, ends it"
+    );
+    drop((queued, listener));
+}
+
+#[tokio::test]
 async fn a_body_cut_off_mid_way_is_retried_for_buffered_content() {
     let cut = Reply::Truncated {
         declared: 1000,
