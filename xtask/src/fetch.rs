@@ -126,6 +126,18 @@ pub enum FetchError {
         /// How many pages were fetched.
         total: usize,
     },
+    /// A checked page could not be renamed into place; the pages renamed before it were put back
+    /// as they were (those that could not be are listed).
+    #[error("{page}: cannot write: {source}; {}", put_back_summary(.unrestored))]
+    Rename {
+        /// The page that could not be written.
+        page: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+        /// Pages renamed before it that could not be put back, each with why.
+        unrestored: Vec<String>,
+    },
     /// The index could not be read.
     #[error("cannot read the index {url}: {detail}")]
     Index {
@@ -134,6 +146,18 @@ pub enum FetchError {
         /// What went wrong.
         detail: String,
     },
+}
+
+fn put_back_summary(unrestored: &[String]) -> String {
+    if unrestored.is_empty() {
+        "the pages written before it were put back, so nothing was written".to_owned()
+    } else {
+        format!(
+            "putting back the pages written before it failed ({}): check {UPSTREAM_DIR} with \
+             `git status`",
+            unrestored.join("; ")
+        )
+    }
 }
 
 /// Parses `30s`, `500ms`, `2m` or a number of seconds.
@@ -303,12 +327,39 @@ impl Fetcher {
     }
 }
 
+/// A checked page in a temporary file beside its place, with a copy of the page it replaces.
+struct Staged {
+    temporary: tempfile::NamedTempFile,
+    /// `None` for a page that is new.
+    original: Option<tempfile::NamedTempFile>,
+    path: std::path::PathBuf,
+    file: String,
+}
+
+/// Puts pages renamed into place back as they were, last first: the copy of the original
+/// renamed over it, or a new page removed. Returns the pages that could not be, each with why.
+fn put_back(
+    renamed: Vec<(std::path::PathBuf, String, Option<tempfile::NamedTempFile>)>,
+) -> Vec<String> {
+    renamed
+        .into_iter()
+        .rev()
+        .filter_map(|(path, file, original)| {
+            let result = match original {
+                Some(original) => original.persist(&path).map(drop).map_err(|e| e.error),
+                None => std::fs::remove_file(&path),
+            };
+            result.err().map(|e| format!("{file}: {e}"))
+        })
+        .collect()
+}
+
 /// Fetches every page, writes them if all are good, lists new API pages and runs the diff.
 ///
 /// # Errors
 /// [`FetchError`]: a bad `pages.toml` or `--base-url`, or pages that failed (all are named),
-/// with nothing written; or a write error, before any page is renamed into place (a failing
-/// rename itself can still leave the pages renamed before it).
+/// with nothing written; a write error before any page is renamed into place; or a failing
+/// rename, after which the pages renamed before it are put back as they were.
 pub fn run(root: &Path, args: &FetchArgs) -> Result<FetchReport, FetchError> {
     let text = std::fs::read_to_string(root.join(PAGES_FILE)).map_err(|source| Error::Read {
         path: PAGES_FILE.to_owned(),
@@ -386,30 +437,53 @@ pub fn run(root: &Path, args: &FetchArgs) -> Result<FetchReport, FetchError> {
         path: UPSTREAM_DIR.to_owned(),
         source,
     })?;
-    // Every changed page is written to a temporary file first and renamed only once all are.
+    // Every changed page is written to a temporary file first and renamed only once all are,
+    // with a copy of the page it replaces, so that a failing rename can put back the ones before.
     let mut pages = Vec::new();
     let mut written = Vec::new();
     for (file, url, text) in staged {
         let path = root.join(&file);
-        let status = match std::fs::read(&path) {
-            Ok(existing) if existing == text.as_bytes() => PageStatus::Unchanged,
-            Ok(_) => PageStatus::Changed,
-            Err(_) => PageStatus::Added,
+        let existing = std::fs::read(&path).ok();
+        let status = match &existing {
+            Some(existing) if existing == text.as_bytes() => PageStatus::Unchanged,
+            Some(_) => PageStatus::Changed,
+            None => PageStatus::Added,
         };
         if status != PageStatus::Unchanged {
-            let temporary = stage(&path, &text).map_err(|source| Error::Write {
+            let write_error = |source| Error::Write {
                 path: file.clone(),
                 source,
-            })?;
-            written.push((temporary, path, file.clone()));
+            };
+            let temporary = stage(&path, &text).map_err(write_error)?;
+            let original = existing
+                .map(|bytes| stage(&path, bytes))
+                .transpose()
+                .map_err(write_error)?;
+            written.push(Staged {
+                temporary,
+                original,
+                path,
+                file: file.clone(),
+            });
         }
         pages.push(FetchedPage { file, url, status });
     }
-    for (temporary, path, file) in written {
-        temporary.persist(&path).map_err(|e| Error::Write {
-            path: file,
-            source: e.error,
-        })?;
+    let mut renamed = Vec::new();
+    for Staged {
+        temporary,
+        original,
+        path,
+        file,
+    } in written
+    {
+        if let Err(e) = temporary.persist(&path) {
+            return Err(FetchError::Rename {
+                page: file,
+                source: e.error,
+                unrestored: put_back(renamed),
+            });
+        }
+        renamed.push((path, file, original));
     }
     let diff_args = DiffArgs {
         old: None,

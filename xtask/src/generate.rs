@@ -99,13 +99,13 @@ pub fn write_atomically(path: &Path, contents: &str) -> std::io::Result<()> {
 ///
 /// # Errors
 /// Any I/O error.
-pub fn stage(path: &Path, contents: &str) -> std::io::Result<tempfile::NamedTempFile> {
+pub fn stage(path: &Path, contents: impl AsRef<[u8]>) -> std::io::Result<tempfile::NamedTempFile> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    file.write_all(contents.as_bytes())?;
+    file.write_all(contents.as_ref())?;
     file.as_file().sync_all()?;
     Ok(file)
 }

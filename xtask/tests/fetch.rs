@@ -283,6 +283,38 @@ fn a_failing_page_writes_nothing_and_is_named() {
 }
 
 #[test]
+fn a_page_that_cannot_be_renamed_into_place_leaves_every_page_as_it_was() {
+    let (root, _, mut routes) = setup();
+    routes.insert(CONTENT.to_owned(), vec![ok(content_reworded(root.path()))]);
+    routes.insert(
+        RETRIEVE.to_owned(),
+        vec![ok(retrieve_without_required_bytes(root.path()))],
+    );
+    let server = Server::start(routes);
+    // The content page is renamed first; the retrieve page's place is then taken by a
+    // directory, which a file cannot be renamed over.
+    let blocked = root.path().join("openapi/upstream/files-retrieve.md");
+    std::fs::remove_file(&blocked).expect("remove");
+    std::fs::create_dir(&blocked).expect("a directory in its place");
+    let before = snapshot(root.path());
+
+    let error =
+        run(root.path(), &args(&server, Duration::from_secs(10), 0)).expect_err("the rename fails");
+
+    assert!(
+        matches!(&error, FetchError::Rename { unrestored, .. } if unrestored.is_empty()),
+        "{error:?}"
+    );
+    // The content page was put back, and no staged or copied page is left behind.
+    assert_nothing_written(
+        root.path(),
+        &before,
+        &error,
+        &["openapi/upstream/files-retrieve.md", "put back"],
+    );
+}
+
+#[test]
 fn a_page_without_an_openapi_block_writes_nothing() {
     let (root, _, mut routes) = setup();
     routes.insert(CONTENT.to_owned(), vec![ok(content_reworded(root.path()))]);
