@@ -33,7 +33,8 @@ pub struct FetchArgs {
     /// Give up on one request after this long: `30s`, `500ms`, `2m`, or seconds.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
-    /// Extra attempts after a timeout, a connection error, a 429 or a 5xx, with growing pauses.
+    /// Extra attempts after a timeout, a connection error, a 429 or a 5xx, with growing pauses
+    /// or the server's `Retry-After` (in seconds; up to 60).
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub retries: u32,
     /// Output options of the diff that follows.
@@ -266,29 +267,58 @@ struct Fetcher {
     retries: u32,
 }
 
+/// The longest `Retry-After` a fetch waits for; a server asking for more fails the page.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// What went wrong with one attempt, and whether (and when) another may help.
+struct Failure {
+    detail: String,
+    retryable: bool,
+    /// The wait the server asked for (`Retry-After`, in seconds).
+    retry_after: Option<Duration>,
+}
+
 impl Fetcher {
     /// The page's text, after up to `retries` extra attempts on failures worth retrying.
     async fn get(&self, url: &str) -> Result<String, String> {
         let mut attempt = 0;
         loop {
-            match self.get_once(url).await {
+            let failure = match self.get_once(url).await {
                 Ok(text) => return Ok(text),
-                Err((_, true)) if attempt < self.retries => {
-                    // 0.5 s, 1 s, 2 s... up to 8 s, as HTTP clients commonly pause.
-                    let pause = Duration::from_millis(500 << attempt.min(4));
-                    tokio::time::sleep(pause).await;
-                    attempt += 1;
-                }
-                Err((detail, _)) if attempt > 0 => {
-                    return Err(format!("{detail} (after {} attempts)", attempt + 1));
-                }
-                Err((detail, _)) => return Err(detail),
+                Err(failure) => failure,
+            };
+            if failure.retryable && attempt < self.retries {
+                // The server's Retry-After, or 0.5 s, 1 s, 2 s... up to 8 s, as HTTP clients
+                // commonly pause.
+                let pause = match failure.retry_after {
+                    Some(asked) if asked > MAX_RETRY_AFTER => {
+                        return Err(format!(
+                            "{} (the server asked to retry after {} s, more than the {} s this \
+                             command waits)",
+                            failure.detail,
+                            asked.as_secs(),
+                            MAX_RETRY_AFTER.as_secs()
+                        ));
+                    }
+                    Some(asked) => asked,
+                    None => Duration::from_millis(500 << attempt.min(4)),
+                };
+                tokio::time::sleep(pause).await;
+                attempt += 1;
+            } else if attempt > 0 {
+                return Err(format!(
+                    "{} (after {} attempts)",
+                    failure.detail,
+                    attempt + 1
+                ));
+            } else {
+                return Err(failure.detail);
             }
         }
     }
 
-    /// One attempt: the text, or what went wrong and whether another attempt may help.
-    async fn get_once(&self, url: &str) -> Result<String, (String, bool)> {
+    /// One attempt: the text, or what went wrong.
+    async fn get_once(&self, url: &str) -> Result<String, Failure> {
         let response = self
             .client
             .get(url)
@@ -297,19 +327,34 @@ impl Fetcher {
             .map_err(|e| self.transport(&e))?;
         let status = response.status();
         if !status.is_success() {
-            let retryable =
-                status == reqwest::StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
-            return Err((format!("HTTP {status}"), retryable));
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            return Err(Failure {
+                detail: format!("HTTP {status}"),
+                retryable: status == reqwest::StatusCode::TOO_MANY_REQUESTS
+                    || status.is_server_error(),
+                retry_after,
+            });
         }
         // `bytes` fails on a body cut short of its `Content-Length`, so a page is whole here.
         let body = response.bytes().await.map_err(|e| self.transport(&e))?;
-        String::from_utf8(body.to_vec())
-            .map_err(|_| ("the page is not UTF-8 text".to_owned(), false))
+        String::from_utf8(body.to_vec()).map_err(|_| Failure {
+            detail: "the page is not UTF-8 text".to_owned(),
+            retryable: false,
+            retry_after: None,
+        })
     }
 
-    fn transport(&self, error: &reqwest::Error) -> (String, bool) {
+    fn transport(&self, error: &reqwest::Error) -> Failure {
         if error.is_timeout() {
-            return (format!("timed out after {:?}", self.timeout), true);
+            return Failure {
+                detail: format!("timed out after {:?}", self.timeout),
+                retryable: true,
+                retry_after: None,
+            };
         }
         // The URL is already in the message around this one.
         let url = error
@@ -323,7 +368,11 @@ impl Fetcher {
             source = cause.source();
         }
         // Refused connections, resets and bodies cut short are all worth another attempt.
-        (detail, true)
+        Failure {
+            detail,
+            retryable: true,
+            retry_after: None,
+        }
     }
 }
 

@@ -33,6 +33,8 @@ struct Reply {
     delay: Duration,
     /// Announce more bytes than are sent, then close.
     cut_short: bool,
+    /// A `Retry-After` header, in seconds.
+    retry_after: Option<u64>,
 }
 
 fn ok(body: impl Into<Vec<u8>>) -> Reply {
@@ -41,6 +43,7 @@ fn ok(body: impl Into<Vec<u8>>) -> Reply {
         body: body.into(),
         delay: Duration::ZERO,
         cut_short: false,
+        retry_after: None,
     }
 }
 
@@ -106,8 +109,12 @@ fn answer(mut stream: TcpStream, routes: &BTreeMap<String, Vec<Reply>>, hits: &M
         .unwrap_or_else(|| status(404));
     std::thread::sleep(reply.delay);
     let length = reply.body.len() + if reply.cut_short { 100 } else { 0 };
+    let retry_after = reply
+        .retry_after
+        .map(|seconds| format!("Retry-After: {seconds}\r\n"))
+        .unwrap_or_default();
     let head = format!(
-        "HTTP/1.1 {} Test\r\nContent-Type: text/markdown\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {} Test\r\nContent-Type: text/markdown\r\nContent-Length: {length}\r\n{retry_after}Connection: close\r\n\r\n",
         reply.status
     );
     let _ = stream.write_all(head.as_bytes());
@@ -395,6 +402,52 @@ fn transient_failures_are_retried() {
         .expect("written");
     assert_eq!(written, edited);
     assert!(report.changes.is_ok());
+}
+
+#[test]
+fn retry_after_is_waited_for_up_to_a_minute() {
+    let (root, _, mut routes) = setup();
+    let vendored = std::fs::read(root.path().join("openapi/upstream/files-retrieve.md"))
+        .expect("vendored page");
+    let busy = |seconds| Reply {
+        retry_after: Some(seconds),
+        ..status(429)
+    };
+    routes.insert(RETRIEVE.to_owned(), vec![busy(2), ok(vendored)]);
+    let server = Server::start(routes);
+
+    let started = Instant::now();
+    run(root.path(), &args(&server, Duration::from_secs(10), 1)).expect("the retry succeeds");
+
+    // 2 s as asked, not the 0.5 s the first pause would otherwise be.
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.hits(RETRIEVE), 2);
+
+    let (root, _, mut routes) = setup();
+    routes.insert(RETRIEVE.to_owned(), vec![busy(3600)]);
+    let server = Server::start(routes);
+    let before = snapshot(root.path());
+    let started = Instant::now();
+
+    let error = run(root.path(), &args(&server, Duration::from_secs(10), 2))
+        .expect_err("an hour is not waited for");
+
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.hits(RETRIEVE), 1);
+    assert_nothing_written(
+        root.path(),
+        &before,
+        &error,
+        &["HTTP 429", "retry after 3600 s"],
+    );
 }
 
 #[test]
