@@ -45,7 +45,7 @@
 //! | `request-property-type-changed` | breaking | the field's type changes |
 //! | `request-property-became-nullable` | breaking | the field becomes `Option<T>` (info when it already was) |
 //! | `request-property-became-non-nullable` | breaking | the field loses its `Option` (info when it keeps one) |
-//! | `request-enum-value-added` | info | a new variant to send; nothing existing changes |
+//! | `request-enum-value-added` | warning | a new variant to send: an exhaustive `match` on the closed enum stops compiling (info for the open `Purpose`) |
 //! | `request-enum-value-removed` | breaking | the variant disappears (warning for a hand-written open enum, which keeps it) |
 //! | `response-status-added` | breaking | a success body of another type changes the return type or fails generation (info for one of the same type; errors: info, warning for another type) |
 //! | `response-status-removed` | breaking | a success response stops decoding (warning for an error status: it arrives as `UnexpectedResponse`) |

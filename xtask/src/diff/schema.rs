@@ -346,7 +346,12 @@ impl Differ<'_> {
         let direction = site.direction();
         for value in after.iter().filter(|v| !before.contains(v)) {
             let (level, effect) = match (site.direction, open) {
-                (Direction::Request, _) => (Level::Info, "one more value to send"),
+                (Direction::Request, true) => (Level::Info, "one more value to send"),
+                (Direction::Request, false) => (
+                    Level::Warning,
+                    "one more value to send, and the closed enum gains a variant: an exhaustive \
+                     `match` on it stops compiling",
+                ),
                 (Direction::Response, true) => {
                     (Level::Info, "the open enum already keeps unknown values")
                 }
