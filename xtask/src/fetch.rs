@@ -292,9 +292,13 @@ impl Fetcher {
                 // commonly pause.
                 let pause = match failure.retry_after {
                     Some(asked) if asked > MAX_RETRY_AFTER => {
+                        let attempts = match attempt {
+                            0 => String::new(),
+                            n => format!(", after {} attempts", n + 1),
+                        };
                         return Err(format!(
                             "{} (the server asked to retry after {} s, more than the {} s this \
-                             command waits)",
+                             command waits{attempts})",
                             failure.detail,
                             asked.as_secs(),
                             MAX_RETRY_AFTER.as_secs()
@@ -383,6 +387,28 @@ struct Staged {
     original: Option<tempfile::NamedTempFile>,
     path: std::path::PathBuf,
     file: String,
+}
+
+/// Renames each staged page into place, in order; when one fails, puts back those before it.
+fn rename_all(written: Vec<Staged>) -> Result<(), FetchError> {
+    let mut renamed = Vec::new();
+    for Staged {
+        temporary,
+        original,
+        path,
+        file,
+    } in written
+    {
+        if let Err(e) = temporary.persist(&path) {
+            return Err(FetchError::Rename {
+                page: file,
+                source: e.error,
+                unrestored: put_back(renamed),
+            });
+        }
+        renamed.push((path, file, original));
+    }
+    Ok(())
 }
 
 /// Puts pages renamed into place back as they were, last first: the copy of the original
@@ -492,7 +518,19 @@ pub fn run(root: &Path, args: &FetchArgs) -> Result<FetchReport, FetchError> {
     let mut written = Vec::new();
     for (file, url, text) in staged {
         let path = root.join(&file);
-        let existing = std::fs::read(&path).ok();
+        // A page that exists but cannot be read is an error: taken for a new page, it would
+        // be removed, not put back, should a later rename fail.
+        let existing = match std::fs::read(&path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(Error::Read {
+                    path: file.clone(),
+                    source,
+                }
+                .into());
+            }
+        };
         let status = match &existing {
             Some(existing) if existing == text.as_bytes() => PageStatus::Unchanged,
             Some(_) => PageStatus::Changed,
@@ -517,23 +555,7 @@ pub fn run(root: &Path, args: &FetchArgs) -> Result<FetchReport, FetchError> {
         }
         pages.push(FetchedPage { file, url, status });
     }
-    let mut renamed = Vec::new();
-    for Staged {
-        temporary,
-        original,
-        path,
-        file,
-    } in written
-    {
-        if let Err(e) = temporary.persist(&path) {
-            return Err(FetchError::Rename {
-                page: file,
-                source: e.error,
-                unrestored: put_back(renamed),
-            });
-        }
-        renamed.push((path, file, original));
-    }
+    rename_all(written)?;
     let diff_args = DiffArgs {
         old: None,
         new: None,
@@ -593,6 +615,51 @@ impl FetchReport {
 mod tests {
     use super::*;
     use crate::sources::PageSource;
+
+    /// A page staged over `path`, with a copy of what is there, as `run` stages it.
+    fn staged(path: &std::path::Path, text: &str) -> Staged {
+        let original = std::fs::read(path)
+            .ok()
+            .map(|bytes| stage(path, bytes).expect("copy"));
+        Staged {
+            temporary: stage(path, text).expect("stage"),
+            original,
+            path: path.to_owned(),
+            file: path.display().to_string(),
+        }
+    }
+
+    #[test]
+    fn a_failing_rename_puts_back_the_pages_renamed_before_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let changed = dir.path().join("changed.md");
+        std::fs::write(&changed, "before").expect("write");
+        let added = dir.path().join("added.md");
+        // A directory where the last page goes: its rename fails after the others succeeded.
+        let blocked = dir.path().join("blocked.md");
+        std::fs::create_dir(&blocked).expect("mkdir");
+        let written = vec![
+            staged(&changed, "after"),
+            staged(&added, "new"),
+            staged(&blocked, "x"),
+        ];
+
+        let error = rename_all(written).expect_err("the last rename fails");
+
+        assert!(
+            matches!(&error, FetchError::Rename { page, unrestored, .. }
+                if page.ends_with("blocked.md") && unrestored.is_empty()),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("put back"), "{error}");
+        assert_eq!(std::fs::read_to_string(&changed).expect("read"), "before");
+        assert!(!added.exists(), "a new page is removed again");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(left.len(), 2, "no temporary file is left: {left:?}");
+    }
 
     #[test]
     fn parses_durations() {

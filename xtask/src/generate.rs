@@ -97,6 +97,10 @@ pub fn write_atomically(path: &Path, contents: &str) -> std::io::Result<()> {
 /// (`persist`); dropped instead, it is deleted. Staging several files before renaming any keeps
 /// a failure from leaving some written and some not.
 ///
+/// The temporary file gets the permissions of the file at `path`, or a new file's usual ones
+/// (`rw-r--r--` on Unix): a temporary file is private to its owner, and the rename would
+/// otherwise leave the document readable by nobody else.
+///
 /// # Errors
 /// Any I/O error.
 pub fn stage(path: &Path, contents: impl AsRef<[u8]>) -> std::io::Result<tempfile::NamedTempFile> {
@@ -107,5 +111,53 @@ pub fn stage(path: &Path, contents: impl AsRef<[u8]>) -> std::io::Result<tempfil
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
     file.write_all(contents.as_ref())?;
     file.as_file().sync_all()?;
+    let permissions = match std::fs::metadata(path) {
+        Ok(existing) => Some(existing.permissions()),
+        Err(_) => new_file_permissions(),
+    };
+    if let Some(permissions) = permissions {
+        file.as_file().set_permissions(permissions)?;
+    }
     Ok(file)
+}
+
+#[cfg(unix)]
+fn new_file_permissions() -> Option<std::fs::Permissions> {
+    use std::os::unix::fs::PermissionsExt as _;
+    Some(std::fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn new_file_permissions() -> Option<std::fs::Permissions> {
+    None
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777
+    }
+
+    #[test]
+    fn a_rewritten_file_keeps_its_permissions_and_a_new_one_is_readable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let existing = dir.path().join("existing.yaml");
+        std::fs::write(&existing, "old").expect("write");
+        std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        write_atomically(&existing, "new").expect("rewrite");
+        assert_eq!(std::fs::read_to_string(&existing).expect("read"), "new");
+        assert_eq!(mode(&existing), 0o640);
+
+        let created = dir.path().join("created.yaml");
+        write_atomically(&created, "new").expect("create");
+        assert_eq!(mode(&created), 0o644);
+    }
 }

@@ -3,6 +3,11 @@
 //! it, and the public surfaces compared: a fixture rated breaking must lose or change something
 //! old code could use (or fail to generate), and one rated only info must keep every item of
 //! the old surface. Warnings (old code may stop compiling in some uses) are not held to either.
+//!
+//! Limits: a fixture is judged as a whole, so the info lines of a fixture that also holds a
+//! breaking or warning line are not checked on their own; and a struct gaining a field is never
+//! a loss here (it breaks only struct literals), so ratings that rest on that, such as
+//! `response-property-added` being info, rely on the rule table's reasons.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
