@@ -35,8 +35,9 @@ pub enum Contender {
     Facade,
     /// Breakdown: raw, with the facade's 60 s timeout on the client.
     RawWithTimeout,
-    /// Breakdown: the generated client run in a `CallContext` (headers added per request,
-    /// response head recorded), as the facade runs it, without timeout, span or retry loop.
+    /// Breakdown: the generated client on a plain reqwest client, run in a `CallContext`
+    /// (headers added per request, response head kept), as the facade runs a caller's own
+    /// client, without the timeout, span or retry loop.
     GeneratedInContext,
     /// Breakdown: the facade with retries turned off.
     FacadeWithoutRetries,
@@ -145,8 +146,7 @@ impl Clients {
                 black_box(self.facade.files().retrieve(RETRIEVE_ID).await?);
             }
             Contender::GeneratedInContext => {
-                // Boxed as the facade boxes it.
-                let call = Box::pin(self.generated_bare.retrieve_file(RETRIEVE_ID));
+                let call = self.generated_bare.retrieve_file(RETRIEVE_ID);
                 let (result, head) = self.context.clone().run(call).await;
                 black_box(head);
                 black_box(result?.into_inner());

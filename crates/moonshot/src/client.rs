@@ -490,9 +490,9 @@ impl ClientBuilder {
 
         let base_url = normalize_base_url(self.base_url.as_deref().unwrap_or(GLOBAL_BASE_URL))?;
         // A client built here carries the headers and the timeout itself, as a hand-configured
-        // reqwest client would: reqwest applies them without the per-request work (header
-        // inserts, an extension map for the timeout) that a caller's own client needs, since
-        // that one gets them per request through the call context.
+        // reqwest client would, and reqwest applies them to each request as it does for any
+        // client. A caller's own client gets them per request through the call context instead,
+        // on top of that: two more header inserts and an extension map for the timeout.
         let (http, context) = match self.http_client {
             Some(client) => (client, CallContext::new(headers, Some(timeout))),
             None => (
