@@ -1,7 +1,7 @@
 //! `moonshot`: a file's metadata and extracted content from Moonshot's Files API, on the command
 //! line. With `--mock`, everything runs offline against a local server with demo files.
 
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::process::ExitCode;
@@ -89,6 +89,18 @@ enum Failure {
     Usage(String),
     /// Something local failed (the output file, the local server): exit 1.
     Local(String),
+    /// Whoever read standard output stopped reading (`moonshot ... | head`): nothing is wrong,
+    /// and nothing more is said; exit 0.
+    OutputClosed,
+}
+
+/// A failure to write to standard output: the reader going away is [`Failure::OutputClosed`].
+fn output_failure(error: &std::io::Error) -> Failure {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        Failure::OutputClosed
+    } else {
+        Failure::Local(format!("cannot write to standard output: {error}"))
+    }
 }
 
 impl From<Error> for Failure {
@@ -105,7 +117,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     match run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) | Err(Failure::OutputClosed) => ExitCode::SUCCESS,
         Err(Failure::Call(error)) => {
             eprintln!("error: {error}");
             ExitCode::from(1)
@@ -186,15 +198,16 @@ async fn files(client: &Client, command: FilesCommand) -> Result<(), Failure> {
         } => write_to_file(client, &id, &path).await,
         FilesCommand::Content { id, .. } => {
             let mut stdout = tokio::io::stdout();
-            client.files().content_to_writer(&id, &mut stdout).await?;
-            Ok(())
+            match client.files().content_to_writer(&id, &mut stdout).await {
+                Err(Error::Write(error)) => Err(output_failure(&error)),
+                result => result.map(drop).map_err(Failure::from),
+            }
         }
         FilesCommand::Show { id } => {
             let file = client.files().retrieve(&id).await?;
             print_json(&file)?;
             let content = client.files().content(&id).await?;
-            println!("\n{}", content.parsed().content);
-            Ok(())
+            print(&format!("\n{}", content.parsed().content))
         }
     }
 }
@@ -202,8 +215,16 @@ async fn files(client: &Client, command: FilesCommand) -> Result<(), Failure> {
 fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Failure::Local(format!("cannot print JSON: {e}")))?;
-    println!("{text}");
-    Ok(())
+    print(&text)
+}
+
+/// Writes `text` and a newline to standard output; unlike `println!`, a reader that went away
+/// is not a panic.
+fn print(text: &str) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{text}")
+        .and_then(|()| stdout.flush())
+        .map_err(|e| output_failure(&e))
 }
 
 /// Streams the content into a temporary file beside `path`, renamed over it only once whole.

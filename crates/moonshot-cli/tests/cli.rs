@@ -286,3 +286,23 @@ async fn verbose_logs_requests_but_never_the_key() {
     let help = moonshot(&["--help"]).await;
     assert!(stdout(&help).contains("--mock"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_stops_reading_ends_the_command_quietly() {
+    // `moonshot ... | head`: the reader is gone before the command writes (it first starts the
+    // local server and makes its requests), so every write meets a closed pipe.
+    for command in ["get", "show", "content"] {
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_moonshot"))
+            .args(["--mock", "files", command, DEMO_PDF_ID])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("runs");
+        drop(child.stdout.take());
+
+        let out = child.wait_with_output().await.expect("exits");
+
+        assert!(out.status.success(), "{command}: {out:?}");
+        assert_eq!(stderr(&out), "", "{command}");
+    }
+}
