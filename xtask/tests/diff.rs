@@ -248,35 +248,26 @@ fn bad_input_exits_with_2_and_says_why() {
     assert!(stderr.starts_with("error: "), "{stderr}");
     assert!(stderr.contains("nowhere.yaml"), "{stderr}");
 
-    let broken = root.path().join("broken.yaml");
-    std::fs::write(&broken, "openapi: 3.0.3\npaths: [unclosed\n").expect("write");
-    let out = xtask(
-        root.path(),
-        &[
-            "diff",
-            "--old",
-            existing,
-            "--new",
-            broken.to_str().expect("utf-8"),
-        ],
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("broken.yaml"));
-
-    let swagger = root.path().join("swagger.yaml");
-    std::fs::write(&swagger, "swagger: '2.0'\npaths: {}\n").expect("write");
-    let out = xtask(
-        root.path(),
-        &[
-            "diff",
-            "--old",
-            existing,
-            "--new",
-            swagger.to_str().expect("utf-8"),
-        ],
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported OpenAPI version"));
+    for (name, text, expected) in [
+        (
+            "broken.yaml",
+            "openapi: 3.0.3\npaths: [unclosed\n",
+            "broken.yaml",
+        ),
+        (
+            "swagger.yaml",
+            "swagger: '2.0'\npaths: {}\n",
+            "unsupported OpenAPI version",
+        ),
+    ] {
+        let bad = root.path().join(name);
+        std::fs::write(&bad, text).expect("write");
+        let bad = bad.to_str().expect("utf-8");
+        let out = xtask(root.path(), &["diff", "--old", existing, "--new", bad]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{name}: {stderr}");
+    }
 
     let out = xtask(root.path(), &["diff", "--fail-on", "never"]);
     assert_eq!(out.status.code(), Some(2));
