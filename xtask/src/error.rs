@@ -178,4 +178,33 @@ pub enum Error {
         /// What the parser said.
         detail: String,
     },
+    /// Two model families give one field schemas that cannot be merged into one request type.
+    #[error("the merged document: {pointer}: cannot merge the model families: {detail}")]
+    FamilyConflict {
+        /// Where.
+        pointer: String,
+        /// What differs.
+        detail: String,
+    },
+    /// An enum cannot be given an open Rust type.
+    #[error("the merged document: {pointer}: cannot open this enum: {detail}")]
+    EnumNotOpenable {
+        /// Where.
+        pointer: String,
+        /// Why, and what to do.
+        detail: String,
+    },
+    /// An operation progenitor cannot generate, not marked as written by hand.
+    #[error(
+        "{page}: {operation}: progenitor cannot generate it ({reason}): write the call in the \
+         `moonshot` crate and mark the operation `x-hand-written` in openapi/overlay.yaml"
+    )]
+    NotGenerable {
+        /// The page the operation comes from.
+        page: String,
+        /// `METHOD PATH`.
+        operation: String,
+        /// What progenitor cannot do.
+        reason: String,
+    },
 }

@@ -33,6 +33,27 @@ pub fn snake_case(text: &str) -> String {
 
 /// Every operation of the document as (`METHOD PATH`, operation), in path then method order.
 pub fn operations(document: &Value) -> Vec<(String, &Value)> {
+    located_operations(document)
+        .into_iter()
+        .map(|o| (o.name, o.operation))
+        .collect()
+}
+
+/// An operation, with where it is.
+#[derive(Debug, Clone)]
+pub struct LocatedOperation<'d> {
+    /// `METHOD PATH`.
+    pub name: String,
+    /// Its JSON pointer (`/paths/~1v1~1files/get`).
+    pub pointer: String,
+    /// Its `operationId`, or its method when it has none yet.
+    pub id: String,
+    /// The operation object.
+    pub operation: &'d Value,
+}
+
+/// Every operation of the document with its pointer and id, in path then method order.
+pub fn located_operations(document: &Value) -> Vec<LocatedOperation<'_>> {
     let mut found = Vec::new();
     for (path, item) in document
         .get("paths")
@@ -42,7 +63,16 @@ pub fn operations(document: &Value) -> Vec<(String, &Value)> {
     {
         for method in METHODS {
             if let Some(operation) = item.get(method) {
-                found.push((format!("{} {path}", method.to_ascii_uppercase()), operation));
+                found.push(LocatedOperation {
+                    name: format!("{} {path}", method.to_ascii_uppercase()),
+                    pointer: format!("/paths/{}/{method}", crate::pointer::escape(path)),
+                    id: operation
+                        .get("operationId")
+                        .and_then(Value::as_str)
+                        .unwrap_or(method)
+                        .to_owned(),
+                    operation,
+                });
             }
         }
     }

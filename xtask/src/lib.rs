@@ -11,13 +11,17 @@ pub mod convert;
 pub mod diff;
 pub mod error;
 pub mod extract;
+pub mod families;
 pub mod fetch;
 pub mod generate;
+pub mod hand_written;
 pub mod ids;
 pub mod merge;
+pub mod open_enums;
 pub mod overlay;
 pub mod pipeline;
 pub mod pointer;
+pub mod request_defaults;
 pub mod sources;
 
 pub use error::Error;

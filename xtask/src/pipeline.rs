@@ -7,9 +7,13 @@ use serde_json::Value;
 use crate::Error;
 use crate::convert::to_openapi_30;
 use crate::extract::{extract_block, parse_block};
+use crate::families::flatten_families;
+use crate::hand_written;
 use crate::ids::{assign_missing_ids, check_unique_ids, operations};
 use crate::merge::{PageDocument, merge_pages};
+use crate::open_enums::name_enums;
 use crate::overlay::Corrections;
+use crate::request_defaults::keep_request_defaults_on_the_server;
 
 /// The upstream pages, relative to the workspace root.
 pub const UPSTREAM_DIR: &str = "openapi/upstream";
@@ -62,18 +66,29 @@ pub fn read_page(page: &Page) -> Result<PageDocument, Error> {
 /// Builds the merged document from the pages and the corrections.
 ///
 /// The steps: read each page ([`read_page`]); merge them; give operations without an id one
-/// derived from their summary; apply the overlay; check ids are unique and that the result
-/// parses as OpenAPI 3.0.
+/// derived from their summary; apply the overlay; shape the result for the generated client
+/// ([`shape_for_generation`]); check that every operation can be generated or is marked as
+/// written by hand, that ids are unique and that the result parses as OpenAPI 3.0.
 ///
 /// # Errors
 /// The first error of any step; nothing is written by this function.
 pub fn build(pages: &[Page], corrections: Option<&Corrections>) -> Result<Value, Error> {
     let documents = pages.iter().map(read_page).collect::<Result<Vec<_>, _>>()?;
+    let origins = documents
+        .iter()
+        .flat_map(|d| {
+            operations(&d.document)
+                .into_iter()
+                .map(|(operation, _)| (operation, d.page.clone()))
+        })
+        .collect();
     let mut merged = merge_pages(documents)?;
     assign_missing_ids(&mut merged);
     if let Some(corrections) = corrections {
         corrections.apply(&mut merged)?;
     }
+    shape_for_generation(&mut merged)?;
+    hand_written::check(&merged, &origins)?;
     check_unique_ids(&merged)?;
     serde_json::from_value::<openapiv3::OpenAPI>(merged.clone()).map_err(|e| {
         Error::InvalidMerged {
@@ -81,6 +96,20 @@ pub fn build(pages: &[Page], corrections: Option<&Corrections>) -> Result<Value,
         }
     })?;
     Ok(merged)
+}
+
+/// The rewrites that make the document generate a client people want: model-family request
+/// bodies become one request type ([`flatten_families`]), defaults in requests stay the server's
+/// ([`keep_request_defaults_on_the_server`]) and every string enum becomes a named component
+/// that the generated crate opens ([`name_enums`]). Each leaves an already shaped document as
+/// it is, so documents read by `diff` go through them too.
+///
+/// # Errors
+/// [`Error::FamilyConflict`] or [`Error::EnumNotOpenable`].
+pub fn shape_for_generation(document: &mut Value) -> Result<(), Error> {
+    flatten_families(document)?;
+    keep_request_defaults_on_the_server(document);
+    name_enums(document)
 }
 
 /// Reads every `*.md` page of `dir`, in file-name order; pages are named by their path

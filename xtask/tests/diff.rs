@@ -285,27 +285,59 @@ fn without_arguments_it_compares_the_committed_document_with_the_pages() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "no changes\n");
 
-    // Upstream drops `bytes` from FileObject's required list.
-    let page = root.path().join("openapi/upstream/files-retrieve.md");
-    let text = std::fs::read_to_string(&page).expect("page");
-    let edited = text.replacen("        - bytes\n", "", 1);
-    assert_ne!(edited, text, "the page lists `bytes` as required");
-    std::fs::write(&page, edited).expect("write");
+    // Upstream drops `bytes` from FileObject's required list, on every page that repeats it.
+    let mut edited_pages = 0;
+    for name in ["files-retrieve.md", "files-list.md", "files-upload.md"] {
+        let page = root.path().join("openapi/upstream").join(name);
+        let text = std::fs::read_to_string(&page).expect("page");
+        let edited = text.replacen("        - bytes\n", "", 1);
+        assert_ne!(edited, text, "{name} lists `bytes` as required");
+        std::fs::write(&page, edited).expect("write");
+        edited_pages += 1;
+    }
+    assert_eq!(edited_pages, 3);
     let committed = std::fs::read(root.path().join("openapi/openapi.yaml")).expect("merged");
 
     let out = xtask(root.path(), &["diff", "--format", "json"]);
 
-    assert_eq!(out.status.code(), Some(1));
-    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
-    let change = &json["changes"][0];
-    assert_eq!(change["rule"], "response-property-became-optional");
-    assert_eq!(change["level"], "breaking");
-    assert_eq!(change["operation"], "GET /v1/files/{file_id}");
     assert_eq!(
-        change["location"],
-        "/paths/~1v1~1files~1{file_id}/get/responses/200/content/application~1json/schema/properties/bytes"
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(json["changes"].as_array().map(Vec::len), Some(1));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let changes = json["changes"].as_array().expect("changes");
+    // The shared component's change is reported at every operation that returns it.
+    let mut at: Vec<(&str, &str)> = changes
+        .iter()
+        .map(|c| {
+            assert_eq!(c["rule"], "response-property-became-optional");
+            assert_eq!(c["level"], "breaking");
+            (
+                c["operation"].as_str().unwrap_or_default(),
+                c["location"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    at.sort_unstable();
+    assert_eq!(
+        at,
+        [
+            (
+                "GET /v1/files",
+                "/paths/~1v1~1files/get/responses/200/content/application~1json/schema/properties/data/items/properties/bytes"
+            ),
+            (
+                "GET /v1/files/{file_id}",
+                "/paths/~1v1~1files~1{file_id}/get/responses/200/content/application~1json/schema/properties/bytes"
+            ),
+            (
+                "POST /v1/files",
+                "/paths/~1v1~1files/post/responses/200/content/application~1json/schema/properties/bytes"
+            ),
+        ]
+    );
     let after = std::fs::read(root.path().join("openapi/openapi.yaml")).expect("merged");
     assert_eq!(after, committed, "diff writes nothing");
 }

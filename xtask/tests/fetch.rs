@@ -145,12 +145,17 @@ fn setup() -> (tempfile::TempDir, Sources, BTreeMap<String, Vec<Reply>>) {
 const RETRIEVE: &str = "/docs/api/files-retrieve.md";
 const CONTENT: &str = "/docs/api/files-content.md";
 
-/// The vendored retrieve page with `bytes` dropped from FileObject's required list.
-fn retrieve_without_required_bytes(root: &Path) -> String {
+/// The vendored retrieve page with its `file_id` parameter made an integer: a change no other
+/// page repeats (a shared component must change on every page that holds it, or the merge fails).
+fn retrieve_with_an_integer_id(root: &Path) -> String {
     let text =
         std::fs::read_to_string(root.join("openapi/upstream/files-retrieve.md")).expect("page");
-    let edited = text.replacen("        - bytes\n", "", 1);
-    assert_ne!(edited, text, "the page lists `bytes` as required");
+    let edited = text.replacen(
+        "          description: The file identifier\n          schema:\n            type: string\n",
+        "          description: The file identifier\n          schema:\n            type: integer\n",
+        1,
+    );
+    assert_ne!(edited, text, "the page's file_id is a string");
     edited
 }
 
@@ -192,7 +197,7 @@ fn snapshot(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 #[test]
 fn writes_the_changed_pages_reports_them_and_diffs_them() {
     let (root, sources, mut routes) = setup();
-    let edited = retrieve_without_required_bytes(root.path());
+    let edited = retrieve_with_an_integer_id(root.path());
     routes.insert(RETRIEVE.to_owned(), vec![ok(edited.clone())]);
     let server = Server::start(routes);
     let pages_toml = std::fs::read(root.path().join(PAGES_FILE)).expect("pages.toml");
@@ -219,7 +224,7 @@ fn writes_the_changed_pages_reports_them_and_diffs_them() {
 
     let changes = report.changes.as_ref().expect("diff");
     assert_eq!(changes.len(), 1, "{changes:?}");
-    assert_eq!(changes[0].rule, "response-property-became-optional");
+    assert_eq!(changes[0].rule, "request-parameter-type-changed");
     assert_eq!(changes[0].level, Level::Breaking);
 
     // The index links four API pages and a guide; the ones pages.toml lacks are listed.
@@ -295,7 +300,7 @@ fn a_page_that_cannot_be_read_writes_nothing() {
     routes.insert(CONTENT.to_owned(), vec![ok(content_reworded(root.path()))]);
     routes.insert(
         RETRIEVE.to_owned(),
-        vec![ok(retrieve_without_required_bytes(root.path()))],
+        vec![ok(retrieve_with_an_integer_id(root.path()))],
     );
     let server = Server::start(routes);
     // The retrieve page's place is taken by something that cannot be read as a page: were it
@@ -341,7 +346,7 @@ fn a_timeout_writes_nothing_and_gives_up_in_time() {
     routes.insert(CONTENT.to_owned(), vec![ok(content_reworded(root.path()))]);
     let slow = Reply {
         delay: Duration::from_secs(5),
-        ..ok(retrieve_without_required_bytes(root.path()))
+        ..ok(retrieve_with_an_integer_id(root.path()))
     };
     routes.insert(RETRIEVE.to_owned(), vec![slow]);
     let server = Server::start(routes);
@@ -372,7 +377,7 @@ fn a_body_cut_short_writes_nothing() {
     let (root, _, mut routes) = setup();
     let cut = Reply {
         cut_short: true,
-        ..ok(retrieve_without_required_bytes(root.path()))
+        ..ok(retrieve_with_an_integer_id(root.path()))
     };
     routes.insert(RETRIEVE.to_owned(), vec![cut]);
     let server = Server::start(routes);
@@ -387,7 +392,7 @@ fn a_body_cut_short_writes_nothing() {
 #[test]
 fn transient_failures_are_retried() {
     let (root, _, mut routes) = setup();
-    let edited = retrieve_without_required_bytes(root.path());
+    let edited = retrieve_with_an_integer_id(root.path());
     routes.insert(RETRIEVE.to_owned(), vec![status(503), ok(edited.clone())]);
     let server = Server::start(routes);
 
@@ -468,7 +473,7 @@ fn the_command_reports_pages_and_exits_like_diff() {
     let (root, _, mut routes) = setup();
     routes.insert(
         RETRIEVE.to_owned(),
-        vec![ok(retrieve_without_required_bytes(root.path()))],
+        vec![ok(retrieve_with_an_integer_id(root.path()))],
     );
     let server = Server::start(routes);
 
@@ -488,7 +493,7 @@ fn the_command_reports_pages_and_exits_like_diff() {
     );
     assert!(stderr.contains("fetched "), "{stderr}");
     assert!(
-        stdout.contains("response-property-became-optional"),
+        stdout.contains("request-parameter-type-changed"),
         "{stdout}"
     );
 

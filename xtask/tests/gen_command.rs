@@ -154,7 +154,7 @@ fn a_conflicting_component_names_both_pages() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("/components/schemas/ErrorResponse/properties/error/properties/code/description differs between openapi/upstream/files-content.md and openapi/upstream/files-retrieve.md"),
+        stderr.contains("/components/schemas/ErrorResponse/properties/error/properties/code/description differs between openapi/upstream/balance.md and openapi/upstream/files-content.md"),
         "{stderr}"
     );
     assert_eq!(merged(dir.path()), before);

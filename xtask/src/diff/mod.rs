@@ -93,7 +93,9 @@ use serde_json::Value;
 use crate::Error;
 use crate::convert::to_openapi_30;
 use crate::extract::yaml_text_to_json;
-use crate::pipeline::{MERGED_FILE, UPSTREAM_DIR, build_from_dir, display_path};
+use crate::pipeline::{
+    MERGED_FILE, UPSTREAM_DIR, build_from_dir, display_path, shape_for_generation,
+};
 
 pub use compare::compare;
 pub use report::render;
@@ -215,6 +217,7 @@ pub fn load(root: &Path, path: &Path) -> Result<Value, Error> {
         return Err(not_a_document("it is not a mapping".to_owned()));
     }
     to_openapi_30(&shown, &mut document)?;
+    shape_for_generation(&mut document)?;
     Ok(document)
 }
 

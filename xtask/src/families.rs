@@ -1,0 +1,456 @@
+//! Request bodies split into model families become one request type.
+//!
+//! Upstream documents a request body that differs by model as a `oneOf` of families with a
+//! `discriminator`, each family an `allOf` of one shared base and the fields it adds
+//! (`oneOf: [KimiK26ChatRequest, ...]`, each `allOf: [ChatRequestBase, {model, thinking, ...}]`).
+//! Generated as written, that is an untagged enum of structs with closed lists of model ids and
+//! a copy of the base in each: a model launched tomorrow cannot be named. This step rewrites such
+//! a body into one object, named `<OperationId>Request`:
+//!
+//! - the base's fields, as they are;
+//! - the discriminator (`model`) as one string whose values are every family's (opened later
+//!   like every enum, so any id is accepted);
+//! - each family's own fields once, merged across the families that have them: enum values
+//!   united, numeric ranges widened, object properties united; a field's description says which
+//!   families document it, with each family's text where they differ;
+//! - a family's field keeps a `default` only when every family has the field with that default;
+//!   otherwise each family's default is kept apart, in `x-server-default` by family title (the
+//!   request defaults step then makes every request default documentation, never sent).
+//!
+//! Everything stays derived from the pages, so a change to a family's schema still changes the
+//! merged document and shows in `cargo xtask diff`. The family and base components disappear
+//! when nothing else refers to them.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value, json};
+
+use crate::Error;
+use crate::ids::located_operations;
+use crate::pointer::{escape, join};
+
+const REF_PREFIX: &str = "#/components/schemas/";
+
+/// Where a default the server applies is kept, as documentation that no generated type sends.
+pub const SERVER_DEFAULT: &str = "x-server-default";
+
+/// One family of the `oneOf`: its title and the fields it adds to the base.
+struct Family {
+    title: String,
+    extra: Map<String, Value>,
+    required: BTreeSet<String>,
+}
+
+/// Rewrites every request body that is a discriminated `oneOf` of `allOf(base, fields)` into one
+/// named object schema.
+///
+/// # Errors
+/// [`Error::FamilyConflict`] when two families give one field schemas that cannot be merged
+/// (another type, another format), naming the pointer.
+pub fn flatten_families(document: &mut Value) -> Result<(), Error> {
+    let mut found = Vec::new();
+    for located in located_operations(document) {
+        for (media_type, media) in located
+            .operation
+            .pointer("/requestBody/content")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            if media.get("schema").is_some_and(is_family_union) {
+                let pointer = format!(
+                    "{}/requestBody/content/{}/schema",
+                    located.pointer,
+                    escape(media_type)
+                );
+                found.push((pointer, located.id.clone()));
+            }
+        }
+    }
+    for (pointer, id) in found {
+        let union = document.pointer(&pointer).cloned().unwrap_or(Value::Null);
+        let name = format!("{}Request", pascal_case(&id));
+        let flat = flatten(document, &union, &pointer)?;
+        let schemas = components_mut(document);
+        if schemas.contains_key(&name) {
+            return Err(Error::FamilyConflict {
+                pointer,
+                detail: format!("a component named `{name}` exists already"),
+            });
+        }
+        schemas.insert(name.clone(), flat);
+        if let Some(slot) = document.pointer_mut(&pointer) {
+            *slot = json!({ "$ref": format!("{REF_PREFIX}{name}") });
+        }
+        remove_unreferenced(document, &union);
+    }
+    Ok(())
+}
+
+/// Whether `schema` is a `oneOf` with a discriminator whose every alternative is a reference.
+fn is_family_union(schema: &Value) -> bool {
+    let alternatives = schema.get("oneOf").and_then(Value::as_array);
+    schema.pointer("/discriminator/propertyName").is_some()
+        && alternatives.is_some_and(|a| {
+            !a.is_empty()
+                && a.iter()
+                    .all(|s| s.get("$ref").and_then(Value::as_str).is_some())
+        })
+}
+
+/// The component a `$ref` names.
+fn referenced<'d>(document: &'d Value, schema: &Value) -> Option<(&'d str, &'d Value)> {
+    let name = schema.get("$ref")?.as_str()?.strip_prefix(REF_PREFIX)?;
+    let (key, value) = document
+        .pointer("/components/schemas")?
+        .as_object()?
+        .get_key_value(name)?;
+    Some((key.as_str(), value))
+}
+
+fn flatten(document: &Value, union: &Value, pointer: &str) -> Result<Value, Error> {
+    let discriminator = union
+        .pointer("/discriminator/propertyName")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let unsupported = |detail: String| Error::FamilyConflict {
+        pointer: pointer.to_owned(),
+        detail,
+    };
+    let mut base: Option<(&str, &Value)> = None;
+    let mut families = Vec::new();
+    for alternative in union
+        .get("oneOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let (name, family) = referenced(document, alternative)
+            .ok_or_else(|| unsupported(format!("{alternative} names no component schema")))?;
+        let parts = family.get("allOf").and_then(Value::as_array);
+        let [first, second] = parts.map(Vec::as_slice).unwrap_or_default() else {
+            return Err(unsupported(format!(
+                "family `{name}` is not an `allOf` of a shared base and its own fields"
+            )));
+        };
+        let this_base = referenced(document, first)
+            .ok_or_else(|| unsupported(format!("family `{name}` does not start with a base")))?;
+        if base.is_some_and(|(b, _)| b != this_base.0) {
+            return Err(unsupported(format!(
+                "family `{name}` extends `{}`, the others `{}`",
+                this_base.0,
+                base.map(|(b, _)| b).unwrap_or_default()
+            )));
+        }
+        base = Some(this_base);
+        families.push(Family {
+            title: family
+                .get("title")
+                .and_then(Value::as_str)
+                .unwrap_or(name)
+                .to_owned(),
+            extra: second
+                .get("properties")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
+            required: names(second.get("required")),
+        });
+    }
+    let Some((base_name, base)) = base else {
+        return Err(unsupported("no family".to_owned()));
+    };
+    let mut flat = base.as_object().cloned().unwrap_or_default();
+    flat.insert("type".to_owned(), json!("object"));
+    let mut properties = flat
+        .get("properties")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let mut required = names(flat.get("required"));
+    let mut extra_names: Vec<&String> = families.iter().flat_map(|f| f.extra.keys()).collect();
+    extra_names.sort();
+    extra_names.dedup();
+    for field in extra_names {
+        if properties.contains_key(field) {
+            return Err(unsupported(format!(
+                "field `{field}` is in the base `{base_name}` and in a family"
+            )));
+        }
+        let having: Vec<&Family> = families
+            .iter()
+            .filter(|f| f.extra.contains_key(field))
+            .collect();
+        let field_pointer = join(&join(pointer, "properties"), field);
+        let mut merged = having[0].extra[field].clone();
+        for family in &having[1..] {
+            merged = merge_schemas(&merged, &family.extra[field], &field_pointer)?;
+        }
+        server_defaults(&mut merged, field, &having, families.len());
+        if *field == discriminator {
+            describe_discriminator(&mut merged, field, &having);
+        } else {
+            describe(&mut merged, field, &having, families.len());
+        }
+        if families.iter().all(|f| f.required.contains(field)) {
+            required.insert(field.clone());
+        }
+        properties.insert(field.clone(), merged);
+    }
+    flat.insert("properties".to_owned(), Value::Object(properties));
+    flat.insert(
+        "required".to_owned(),
+        Value::Array(required.into_iter().map(Value::String).collect()),
+    );
+    let titles: Vec<&str> = families.iter().map(|f| f.title.as_str()).collect();
+    let intro = format!(
+        "The request of every model family ({}) in one type: the fields all families share, \
+         and each family's own fields, sent only when set.",
+        titles.join(", ")
+    );
+    let description = match flat.get("description").and_then(Value::as_str) {
+        Some(text) => format!("{intro}\n\n{text}"),
+        None => intro,
+    };
+    flat.insert("description".to_owned(), Value::String(description));
+    flat.remove("title");
+    Ok(Value::Object(flat))
+}
+
+/// The names in a `required` array.
+fn names(value: Option<&Value>) -> BTreeSet<String> {
+    value
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Merges two families' schemas of one field into one that accepts what either does.
+fn merge_schemas(a: &Value, b: &Value, pointer: &str) -> Result<Value, Error> {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return Ok(a.clone());
+    };
+    let mut out = a.clone();
+    let mut keys: BTreeSet<&String> = a.keys().collect();
+    keys.extend(b.keys());
+    for key in keys {
+        let (x, y) = (a.get(key), b.get(key));
+        if x == y {
+            continue;
+        }
+        let conflict = || Error::FamilyConflict {
+            pointer: join(pointer, key),
+            detail: format!(
+                "the families give `{key}` as {} and {}: merge them in openapi/overlay.yaml",
+                x.map_or("nothing".to_owned(), Value::to_string),
+                y.map_or("nothing".to_owned(), Value::to_string)
+            ),
+        };
+        let merged = match (key.as_str(), x, y) {
+            // Documentation and defaults are rewritten by the caller.
+            ("description" | "default" | "title" | "example", _, _) => continue,
+            ("enum", Some(Value::Array(x)), Some(Value::Array(y))) => {
+                let mut values = x.clone();
+                values.extend(y.iter().filter(|v| !x.contains(v)).cloned());
+                Value::Array(values)
+            }
+            ("minimum", Some(x), Some(y)) => pick(x, y, f64::min),
+            ("maximum", Some(x), Some(y)) => pick(x, y, f64::max),
+            // A bound only one family sets does not bind the others.
+            ("minimum" | "maximum", _, _) => {
+                out.remove(key);
+                continue;
+            }
+            ("properties", Some(Value::Object(x)), Some(Value::Object(y))) => {
+                let mut properties = x.clone();
+                for (name, schema) in y {
+                    let merged = match x.get(name) {
+                        Some(existing) => {
+                            merge_schemas(existing, schema, &join(&join(pointer, key), name))?
+                        }
+                        None => schema.clone(),
+                    };
+                    properties.insert(name.clone(), merged);
+                }
+                Value::Object(properties)
+            }
+            ("required", _, _) => {
+                let both: Vec<Value> = names(x)
+                    .intersection(&names(y))
+                    .cloned()
+                    .map(Value::String)
+                    .collect();
+                Value::Array(both)
+            }
+            _ => return Err(conflict()),
+        };
+        out.insert(key.clone(), merged);
+    }
+    Ok(Value::Object(out))
+}
+
+/// The lower or higher of two numeric bounds.
+fn pick(x: &Value, y: &Value, choose: fn(f64, f64) -> f64) -> Value {
+    match (x.as_f64(), y.as_f64()) {
+        (Some(a), Some(b)) if choose(a, b) == b => y.clone(),
+        _ => x.clone(),
+    }
+}
+
+/// Keeps a field's `default` when all families share it; else each family's, by title, in
+/// `x-server-default`, so no generated type bakes one family's default in for all.
+fn server_defaults(schema: &mut Value, field: &str, having: &[&Family], total: usize) {
+    let defaults: Vec<Option<&Value>> = having
+        .iter()
+        .map(|f| f.extra[field].get("default"))
+        .collect();
+    if having.len() == total && defaults.iter().all(|d| *d == defaults[0]) {
+        return;
+    }
+    let Some(map) = schema.as_object_mut() else {
+        return;
+    };
+    map.remove("default");
+    let by_family: Map<String, Value> = having
+        .iter()
+        .zip(defaults)
+        .filter_map(|(f, d)| Some((f.title.clone(), d?.clone())))
+        .collect();
+    if !by_family.is_empty() {
+        map.insert(SERVER_DEFAULT.to_owned(), Value::Object(by_family));
+    }
+}
+
+/// Says which families document a field, with each family's text where they differ.
+fn describe(schema: &mut Value, field: &str, having: &[&Family], total: usize) {
+    let texts: Vec<Option<&str>> = having
+        .iter()
+        .map(|f| f.extra[field].get("description").and_then(Value::as_str))
+        .collect();
+    let titles: Vec<&str> = having.iter().map(|f| f.title.as_str()).collect();
+    let scope = if having.len() == total {
+        "Every model family documents it".to_owned()
+    } else {
+        format!(
+            "Documented for the {} model famil{} only",
+            titles.join(", "),
+            if titles.len() == 1 { "y" } else { "ies" }
+        )
+    };
+    let body = if texts.iter().all(|t| *t == texts[0]) {
+        texts[0].map(str::to_owned).unwrap_or_default()
+    } else {
+        having
+            .iter()
+            .zip(&texts)
+            .map(|(f, t)| format!("- {}: {}", f.title, t.unwrap_or("(no description)")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let text = format!("{scope}; sent only when set.\n\n{body}");
+    if let Some(map) = schema.as_object_mut() {
+        map.insert(
+            "description".to_owned(),
+            Value::String(text.trim().to_owned()),
+        );
+    }
+}
+
+/// Lists each family's values of the discriminator: the documented model ids.
+fn describe_discriminator(schema: &mut Value, field: &str, having: &[&Family]) {
+    let lines: Vec<String> = having
+        .iter()
+        .map(|f| {
+            let values: Vec<String> = f.extra[field]
+                .get("enum")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(|v| format!("`{v}`"))
+                .collect();
+            format!("- {}: {}", f.title, values.join(", "))
+        })
+        .collect();
+    let text = format!(
+        "Model ID. Any id is accepted, so a model launched after this client was generated can \
+         be named; the documented ids, by family:\n\n{}",
+        lines.join("\n")
+    );
+    if let Some(map) = schema.as_object_mut() {
+        map.insert("description".to_owned(), Value::String(text));
+    }
+}
+
+fn components_mut(document: &mut Value) -> &mut Map<String, Value> {
+    let root = document
+        .as_object_mut()
+        .expect("an OpenAPI document is an object");
+    let components = root
+        .entry("components")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+        .expect("components is an object");
+    components
+        .entry("schemas")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+        .expect("components/schemas is an object")
+}
+
+/// Removes the family components of `union`, and then their base, where no `$ref` is left.
+fn remove_unreferenced(document: &mut Value, union: &Value) {
+    let mut candidates: Vec<String> = Vec::new();
+    for alternative in union
+        .get("oneOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some((name, family)) = referenced(document, alternative) {
+            candidates.push(name.to_owned());
+            if let Some((base, _)) = family
+                .pointer("/allOf/0")
+                .and_then(|first| referenced(document, first))
+            {
+                candidates.push(base.to_owned());
+            }
+        }
+    }
+    candidates.dedup();
+    for name in candidates {
+        let target = format!("{REF_PREFIX}{name}");
+        let mut rest = document.clone();
+        components_mut(&mut rest).remove(&name);
+        if !refers_to(&rest, &target) {
+            components_mut(document).remove(&name);
+        }
+    }
+}
+
+fn refers_to(value: &Value, target: &str) -> bool {
+    match value {
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| (k == "$ref" && v.as_str() == Some(target)) || refers_to(v, target)),
+        Value::Array(items) => items.iter().any(|v| refers_to(v, target)),
+        _ => false,
+    }
+}
+
+/// `create_chat_completion` -> `CreateChatCompletion`, as progenitor names an operation's types.
+pub fn pascal_case(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            chars.next().map_or_else(String::new, |c| {
+                c.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect()
+}
