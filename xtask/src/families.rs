@@ -13,6 +13,8 @@
 //! - each family's own fields once, merged across the families that have them: enum values
 //!   united, numeric ranges widened, object properties united; a field's description says which
 //!   families document it, with each family's text where they differ;
+//! - a field only some families require is optional, with those families listed in
+//!   `x-required-by-families`, so the diff still sees a family start requiring it;
 //! - a family's field keeps a `default` only when every family has the field with that default;
 //!   otherwise each family's default is kept apart, in `x-server-default` by family title (the
 //!   request defaults step then makes every request default documentation, never sent).
@@ -30,6 +32,9 @@ use crate::ids::located_operations;
 use crate::pointer::{escape, join};
 
 const REF_PREFIX: &str = "#/components/schemas/";
+
+/// The model families that require a field the others do not.
+pub const REQUIRED_BY: &str = "x-required-by-families";
 
 /// Where a default the server applies is kept, as documentation that no generated type sends.
 pub const SERVER_DEFAULT: &str = "x-server-default";
@@ -193,8 +198,18 @@ fn flatten(document: &Value, union: &Value, pointer: &str) -> Result<Value, Erro
         } else {
             describe(&mut merged, field, &having, families.len());
         }
-        if families.iter().all(|f| f.required.contains(field)) {
+        let requiring: Vec<Value> = families
+            .iter()
+            .filter(|f| f.required.contains(field))
+            .map(|f| Value::String(f.title.clone()))
+            .collect();
+        if requiring.len() == families.len() {
             required.insert(field.clone());
+        } else if !requiring.is_empty() {
+            // Required by some families only: an `Option` here, and the fact kept for the diff.
+            if let Some(map) = merged.as_object_mut() {
+                map.insert(REQUIRED_BY.to_owned(), Value::Array(requiring));
+            }
         }
         properties.insert(field.clone(), merged);
     }

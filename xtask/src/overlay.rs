@@ -14,6 +14,17 @@ use serde_json::Value;
 use crate::Error;
 use crate::extract::yaml_text_to_json;
 
+/// An overlay action that matched nothing: upstream changed under the correction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleCorrection {
+    /// The action's index (0-based) in the overlay.
+    pub index: usize,
+    /// Its JSONPath target, and the source of a `copy`.
+    pub target: String,
+    /// Its description, empty when it has none.
+    pub description: String,
+}
+
 /// A parsed and validated overlay, with the file it came from.
 #[derive(Debug, Clone)]
 pub struct Corrections {
@@ -40,6 +51,50 @@ impl Corrections {
             path: path.to_owned(),
             overlay,
         })
+    }
+
+    /// Applies every action in order, each on its own, and returns the ones that match nothing
+    /// instead of failing on the first: what `cargo xtask diff` needs to give its verdict on an
+    /// upstream change that made a correction stale. `document` is only usable when this
+    /// returns `Ok`.
+    ///
+    /// # Errors
+    /// [`Error::Overlay`] for a failure other than a target or copy source that matches nothing.
+    pub fn apply_each(&self, document: &mut Value) -> Result<Vec<StaleCorrection>, Error> {
+        let options = ApplyOptions::ErrorOnZeroMatch | ApplyOptions::ErrorOnMixedKindMatch;
+        let mut stale = Vec::new();
+        for (index, action) in self.overlay.actions.iter().enumerate() {
+            let single = Overlay {
+                actions: vec![action.clone()],
+                ..self.overlay.clone()
+            };
+            match single.apply(document, options) {
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind,
+                        ApplyErrorKind::ZeroMatch | ApplyErrorKind::CopySourceNotFound(_)
+                    ) =>
+                {
+                    let target = match &action.copy {
+                        Some(source) => format!("{} (copying {source})", action.target),
+                        None => action.target.to_string(),
+                    };
+                    stale.push(StaleCorrection {
+                        index,
+                        target,
+                        description: action.description.clone().unwrap_or_default(),
+                    });
+                }
+                Err(e) => {
+                    return Err(Error::Overlay {
+                        path: self.path.clone(),
+                        message: format!("action {index}: {e}"),
+                    });
+                }
+            }
+        }
+        Ok(stale)
     }
 
     /// Applies every action in order. On error `document` is left as it was.

@@ -12,7 +12,7 @@ use crate::hand_written;
 use crate::ids::{assign_missing_ids, check_unique_ids, operations};
 use crate::merge::{PageDocument, merge_pages};
 use crate::open_enums::name_enums;
-use crate::overlay::Corrections;
+use crate::overlay::{Corrections, StaleCorrection};
 use crate::request_defaults::keep_request_defaults_on_the_server;
 
 /// The upstream pages, relative to the workspace root.
@@ -73,6 +73,32 @@ pub fn read_page(page: &Page) -> Result<PageDocument, Error> {
 /// # Errors
 /// The first error of any step; nothing is written by this function.
 pub fn build(pages: &[Page], corrections: Option<&Corrections>) -> Result<Value, Error> {
+    let (merged, _) = build_with(pages, |merged| match corrections {
+        Some(corrections) => corrections.apply(merged).map(|()| Vec::new()),
+        None => Ok(Vec::new()),
+    })?;
+    Ok(merged)
+}
+
+/// [`build`], but a correction that matches nothing is left out and returned rather than
+/// failing the build: `cargo xtask diff` reports it beside its verdict on the change.
+///
+/// # Errors
+/// As [`build`], but never [`Error::StaleOverlayAction`].
+pub fn build_reporting_stale(
+    pages: &[Page],
+    corrections: Option<&Corrections>,
+) -> Result<(Value, Vec<StaleCorrection>), Error> {
+    build_with(pages, |merged| match corrections {
+        Some(corrections) => corrections.apply_each(merged),
+        None => Ok(Vec::new()),
+    })
+}
+
+fn build_with(
+    pages: &[Page],
+    correct: impl FnOnce(&mut Value) -> Result<Vec<StaleCorrection>, Error>,
+) -> Result<(Value, Vec<StaleCorrection>), Error> {
     let documents = pages.iter().map(read_page).collect::<Result<Vec<_>, _>>()?;
     let origins = documents
         .iter()
@@ -84,9 +110,7 @@ pub fn build(pages: &[Page], corrections: Option<&Corrections>) -> Result<Value,
         .collect();
     let mut merged = merge_pages(documents)?;
     assign_missing_ids(&mut merged);
-    if let Some(corrections) = corrections {
-        corrections.apply(&mut merged)?;
-    }
+    let stale = correct(&mut merged)?;
     shape_for_generation(&mut merged)?;
     hand_written::check(&merged, &origins)?;
     check_unique_ids(&merged)?;
@@ -95,7 +119,7 @@ pub fn build(pages: &[Page], corrections: Option<&Corrections>) -> Result<Value,
             detail: e.to_string(),
         }
     })?;
-    Ok(merged)
+    Ok((merged, stale))
 }
 
 /// The rewrites that make the document generate a client people want: model-family request
@@ -177,6 +201,19 @@ pub fn build_from_dir(root: &Path, pages_dir: &Path) -> Result<Value, Error> {
     let pages = read_pages(root, pages_dir)?;
     let corrections = read_corrections(root)?;
     build(&pages, corrections.as_ref())
+}
+
+/// [`build_reporting_stale`] on the pages in `pages_dir` and `root`'s corrections.
+///
+/// # Errors
+/// As [`read_pages`], [`read_corrections`] and [`build_reporting_stale`].
+pub fn build_from_dir_reporting_stale(
+    root: &Path,
+    pages_dir: &Path,
+) -> Result<(Value, Vec<StaleCorrection>), Error> {
+    let pages = read_pages(root, pages_dir)?;
+    let corrections = read_corrections(root)?;
+    build_reporting_stale(&pages, corrections.as_ref())
 }
 
 /// `path` relative to `root` with `/` separators when below it, else as given.

@@ -135,23 +135,23 @@ fn pages_and_a_document_compare_after_the_same_conversion() {
 
 #[test]
 fn changes_come_most_severe_first_and_text_groups_them_by_operation() {
-    let dir = data().join("rules/response-enum-value-added");
+    let dir = data().join("rules/response-property-became-nullable");
     let changes = changes_between(&dir.join("old.yaml"), &dir.join("new.yaml"));
     assert!(changes.windows(2).all(|w| w[0].level >= w[1].level));
 
     let text = render(&changes, Format::Text);
     assert!(
-        text.starts_with("5 changes: 2 breaking, 0 warning, 3 info\n"),
+        text.starts_with("4 changes: 2 breaking, 0 warning, 2 info\n"),
         "{text}"
     );
     let get = text.find("\nGET /v1/files/{file_id}\n").expect("GET group");
     let post = text.find("\nPOST /v1/files\n").expect("POST group");
     assert!(get < post, "{text}");
     let breaking = text
-        .find("breaking  response-enum-value-added")
+        .find("breaking  response-property-became-nullable")
         .expect("breaking");
     let info = text
-        .find("info      response-enum-value-added")
+        .find("info      response-property-became-nullable")
         .expect("info");
     assert!(breaking < info, "{text}");
     assert_eq!(render(&[], Format::Text), "no changes\n");
@@ -340,6 +340,130 @@ fn without_arguments_it_compares_the_committed_document_with_the_pages() {
     );
     let after = std::fs::read(root.path().join("openapi/openapi.yaml")).expect("merged");
     assert_eq!(after, committed, "diff writes nothing");
+}
+
+/// Rewrites `page` of the copied workspace at `root`; the edit must change something.
+fn edit_page(root: &Path, page: &str, edit: impl FnOnce(&str) -> String) {
+    let path = root.join("openapi/upstream").join(page);
+    let text = std::fs::read_to_string(&path).expect("page");
+    let edited = edit(&text);
+    assert_ne!(edited, text, "the edit of {page} changes nothing");
+    std::fs::write(&path, edited).expect("write");
+}
+
+/// `cargo xtask diff --format json` in `root`: the exit code and the changes.
+fn json_diff(root: &Path) -> (Option<i32>, Vec<Value>) {
+    let out = xtask(root, &["diff", "--format", "json"]);
+    let json: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("json: {}", String::from_utf8_lossy(&out.stderr)));
+    (
+        out.status.code(),
+        json["changes"].as_array().cloned().unwrap_or_default(),
+    )
+}
+
+#[test]
+fn a_request_property_that_becomes_required_is_breaking() {
+    let root = copy_of_openapi();
+    edit_page(root.path(), "chat.md", |text| {
+        text.replacen(
+            "      required:\n        - messages\n",
+            "      required:\n        - messages\n        - max_completion_tokens\n",
+            1,
+        )
+    });
+
+    let (code, changes) = json_diff(root.path());
+
+    assert_eq!(code, Some(1));
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0]["rule"], "request-property-became-required");
+    assert_eq!(changes[0]["level"], "breaking");
+    assert_eq!(changes[0]["operation"], "POST /v1/chat/completions");
+}
+
+#[test]
+fn a_change_to_one_model_family_shows_in_the_one_request_type() {
+    let root = copy_of_openapi();
+    // The kimi-k2 family starts requiring `temperature` and narrows its range.
+    edit_page(root.path(), "chat.md", |text| {
+        let family = text.find("    KimiK2ChatRequest:").expect("family");
+        let (head, tail) = text.split_at(family);
+        let tail = tail
+            .replacen(
+                "          required:\n            - model\n",
+                "          required:\n            - model\n            - temperature\n",
+                1,
+            )
+            .replacen("Default is 0.6.", "Default is 0.5.", 1);
+        format!("{head}{tail}")
+    });
+
+    let (code, changes) = json_diff(root.path());
+
+    assert_eq!(code, Some(0), "{changes:?}");
+    let rules: Vec<(&str, &str, &str)> = changes
+        .iter()
+        .map(|c| {
+            (
+                c["rule"].as_str().unwrap_or_default(),
+                c["level"].as_str().unwrap_or_default(),
+                c["location"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let temperature = "/paths/~1v1~1chat~1completions/post/requestBody/content/application~1json/schema/properties/temperature";
+    assert!(
+        rules.contains(&(
+            "schema-keyword-changed",
+            "warning",
+            &*format!("{temperature}/x-required-by-families")
+        )),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&(
+            "description-changed",
+            "info",
+            &*format!("{temperature}/description")
+        )),
+        "{rules:?}"
+    );
+}
+
+#[test]
+fn a_correction_made_stale_is_a_finding_beside_the_verdict() {
+    // Upstream drops the content page: the correction naming its method matches nothing.
+    let root = copy_of_openapi();
+    std::fs::remove_file(root.path().join("openapi/upstream/files-content.md")).expect("remove");
+
+    let (code, changes) = json_diff(root.path());
+
+    assert_eq!(code, Some(1));
+    let rules: Vec<&str> = changes.iter().filter_map(|c| c["rule"].as_str()).collect();
+    assert_eq!(
+        rules,
+        ["operation-removed", "overlay-correction-stale"],
+        "{changes:?}"
+    );
+    let stale = &changes[1];
+    assert_eq!(stale["level"], "breaking");
+    assert!(
+        stale["location"]
+            .as_str()
+            .is_some_and(|l| l.starts_with("openapi/overlay.yaml#/actions/"))
+    );
+    assert!(
+        stale["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("$.paths['/v1/files/{file_id}/content'].get")),
+        "{stale}"
+    );
+
+    // `gen` still refuses to write anything.
+    let out = xtask(root.path(), &["gen", "--check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("matches nothing"));
 }
 
 #[test]

@@ -33,17 +33,28 @@ fn rules_dir() -> PathBuf {
 fn surface(path: &Path) -> Result<BTreeSet<String>, String> {
     let document = xtask::diff::load(path.parent().unwrap_or(path), path)
         .map_err(|e| format!("loading: {e}"))?;
-    let spec: openapiv3::OpenAPI =
-        serde_json::from_value(document).map_err(|e| format!("parsing: {e}"))?;
-    // As crates/moonshot-api/build.rs generates it; derives and hooks do not change the surface.
+    // As crates/moonshot-api/build.rs generates it: every string-enum component is an open
+    // enum with a variant per value (`#[non_exhaustive]`, so a new one breaks no `match`);
+    // derives and hooks do not change the surface.
+    let mut items = BTreeSet::new();
     let mut settings = progenitor::GenerationSettings::new();
-    settings
-        .with_interface(progenitor::InterfaceStyle::Positional)
-        .with_replacement(
-            "Purpose",
-            "crate::Purpose",
+    settings.with_interface(progenitor::InterfaceStyle::Positional);
+    for name in xtask::open_enums::open_enum_names(&document) {
+        for value in document["components"]["schemas"][&name]["enum"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            items.insert(format!("open enum {name} value {value}"));
+        }
+        settings.with_replacement(
+            &name,
+            format!("crate::types::{name}"),
             [progenitor::TypeImpl::Display, progenitor::TypeImpl::FromStr].into_iter(),
         );
+    }
+    let spec: openapiv3::OpenAPI =
+        serde_json::from_value(document).map_err(|e| format!("parsing: {e}"))?;
     // progenitor panics (`todo!`) on some forms it does not support, such as a request body of
     // several media types; for the diff that is "does not generate", like its errors.
     let previous_hook = std::panic::take_hook();
@@ -63,7 +74,6 @@ fn surface(path: &Path) -> Result<BTreeSet<String>, String> {
         }
     };
     let file: syn::File = syn::parse2(tokens).map_err(|e| format!("parsing the code: {e}"))?;
-    let mut items = BTreeSet::new();
     collect(&file.items, "", &mut items);
     Ok(items)
 }

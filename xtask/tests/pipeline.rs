@@ -164,6 +164,111 @@ fn every_operation_is_generated_or_marked_hand_written() {
 }
 
 #[test]
+fn an_enum_that_cannot_be_opened_is_refused_with_its_pointer() {
+    let thing = "    Thing:\n      type: object\n      properties:\n        level:\n          type: integer\n          enum: [1, 2, 3]\n";
+    let pages = [page(
+        "a.md",
+        "GET",
+        "/v1/things",
+        &operation_yaml("get", "/v1/things", "Get", thing),
+    )];
+    let err = build(&pages, None).expect_err("an integer enum");
+    assert!(
+        matches!(&err, Error::EnumNotOpenable { pointer, .. }
+            if pointer == "/components/schemas/Thing/properties/level"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("openapi/overlay.yaml"), "{err}");
+}
+
+#[test]
+fn inline_enums_are_named_as_progenitor_names_types_and_tags_stay_inline() {
+    let thing = "    Thing:\n      type: object\n      properties:\n        status:\n          type: string\n          enum: [ok, failed]\n        parts:\n          type: array\n          items:\n            oneOf:\n              - type: object\n                title: text\n                required: [type]\n                properties:\n                  type:\n                    type: string\n                    enum: [text]\n                  style:\n                    type: string\n                    enum: [bold, plain, null]\n";
+    let pages = [page(
+        "a.md",
+        "GET",
+        "/v1/things",
+        &operation_yaml("get", "/v1/things", "Get", thing),
+    )];
+    let merged = build(&pages, None).expect("builds");
+    let schemas = &merged["components"]["schemas"];
+    assert_eq!(
+        schemas["Thing"]["properties"]["status"],
+        json!({"$ref": "#/components/schemas/ThingStatus"})
+    );
+    assert_eq!(schemas["ThingStatus"]["enum"], json!(["ok", "failed"]));
+    let part = &schemas["Thing"]["properties"]["parts"]["items"]["oneOf"][0]["properties"];
+    // The alternative's tag stays inline and closed; its other enums are named; null is dropped.
+    assert_eq!(part["type"]["enum"], json!(["text"]));
+    assert_eq!(
+        part["style"],
+        json!({"$ref": "#/components/schemas/ThingPartsItemTextStyle"})
+    );
+    assert_eq!(
+        schemas["ThingPartsItemTextStyle"]["enum"],
+        json!(["bold", "plain"])
+    );
+}
+
+#[test]
+fn model_families_become_one_request_type() {
+    let merged = build(&real_pages(), Some(&real_corrections())).expect("builds");
+    let body = &merged["paths"]["/v1/chat/completions"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"];
+    assert_eq!(
+        body,
+        &json!({"$ref": "#/components/schemas/CreateChatCompletionRequest"})
+    );
+    let schemas = &merged["components"]["schemas"];
+    for family in [
+        "KimiK26ChatRequest",
+        "MoonshotV1ChatRequest",
+        "ChatRequestBase",
+    ] {
+        assert!(schemas.get(family).is_none(), "{family} is left");
+    }
+    let request = &schemas["CreateChatCompletionRequest"];
+    assert_eq!(request["required"], json!(["messages", "model"]));
+    // Every family's model ids, opened as one enum.
+    let models = schemas["CreateChatCompletionRequestModel"]["enum"]
+        .as_array()
+        .expect("model ids");
+    assert_eq!(models.len(), 14);
+    // A field only some families have: no default sent, each family's kept for the record.
+    let temperature = &request["properties"]["temperature"];
+    assert!(temperature.get("default").is_none());
+    assert_eq!(
+        temperature["x-server-default"],
+        json!({"kimi-k2": 0.6, "kimi-k2-thinking": 1, "moonshot-v1": 0})
+    );
+    assert_eq!(
+        (&temperature["minimum"], &temperature["maximum"]),
+        (&json!(0), &json!(1))
+    );
+    // thinking: kimi-k2.6's `keep` and kimi-k2.5's plain form, united.
+    let thinking = &request["properties"]["thinking"]["properties"];
+    assert!(thinking.get("type").is_some() && thinking.get("keep").is_some());
+    // Defaults of the base are the server's too.
+    assert_eq!(
+        request["properties"]["stream"]["x-server-default"],
+        json!(false)
+    );
+    assert!(request["properties"]["stream"].get("default").is_none());
+}
+
+#[test]
+fn families_that_cannot_be_merged_are_refused() {
+    let yaml = format!(
+        "{HEAD}paths:\n  /v1/ask:\n    post:\n      summary: Ask\n      requestBody:\n        content:\n          application/json:\n            schema:\n              oneOf:\n                - $ref: '#/components/schemas/A'\n                - $ref: '#/components/schemas/B'\n              discriminator:\n                propertyName: model\n      responses:\n        '200':\n          description: ok\ncomponents:\n  schemas:\n    Base:\n      type: object\n      properties:\n        q:\n          type: string\n    A:\n      allOf:\n        - $ref: '#/components/schemas/Base'\n        - type: object\n          properties:\n            model:\n              type: string\n              enum: [a]\n            n:\n              type: integer\n    B:\n      allOf:\n        - $ref: '#/components/schemas/Base'\n        - type: object\n          properties:\n            model:\n              type: string\n              enum: [b]\n            n:\n              type: string\n"
+    );
+    let err = build(&[page("a.md", "POST", "/v1/ask", &yaml)], None).expect_err("n differs");
+    assert!(
+        matches!(&err, Error::FamilyConflict { pointer, .. } if pointer.ends_with("/properties/n/type")),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_new_page_adds_an_operation_with_no_code_change() {
     let mut pages = real_pages();
     let usage = "    UsageReport:\n      type: object\n      properties:\n        tokens:\n          type: integer\n";

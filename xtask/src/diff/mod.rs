@@ -7,7 +7,9 @@
 //! stops compiling or a response that decoded stops decoding, `warning` when it may, `info`
 //! when it cannot. The levels start from oasdiff's and are tightened where a Rust client is more
 //! fragile: methods take their parameters positionally, fields are `T` or `Option<T>` by
-//! required-ness and nullability, and inline string enums become closed Rust enums.
+//! required-ness and nullability, and enum values are variants. `cargo xtask gen` makes every
+//! string enum a named component, which the generated crate opens (unknown values decode into
+//! `Other`); an enum left inline (a `oneOf`'s tag, or in a document not shaped so) is closed.
 //!
 //! Each change's `location` is a JSON pointer into the operation as if its `$ref`s were inlined
 //! (into the old document for things removed, the new one otherwise); document-wide changes have
@@ -45,8 +47,8 @@
 //! | `request-property-type-changed` | breaking | the field's type changes |
 //! | `request-property-became-nullable` | breaking | the field becomes `Option<T>` (info when it already was) |
 //! | `request-property-became-non-nullable` | breaking | the field loses its `Option` (info when it keeps one) |
-//! | `request-enum-value-added` | warning | a new variant to send: an exhaustive `match` on the closed enum stops compiling (info for the open `Purpose`) |
-//! | `request-enum-value-removed` | breaking | the variant disappears (warning for a hand-written open enum, which keeps it) |
+//! | `request-enum-value-added` | warning | a new variant to send: an exhaustive `match` on a closed enum stops compiling (info for an open enum: every named string enum) |
+//! | `request-enum-value-removed` | breaking | the variant disappears, from an open enum too |
 //! | `response-status-added` | breaking | a success body of another type changes the return type or fails generation (info for one of the same type; errors: info, warning for another type) |
 //! | `response-status-removed` | breaking | a success response stops decoding (warning for an error status: it arrives as `UnexpectedResponse`) |
 //! | `response-error-type-changed` | breaking | the method's `Error<E>` changes, or error bodies of several types fail generation |
@@ -63,8 +65,8 @@
 //! | `response-property-type-changed` | breaking | the field's type changes and old values stop decoding |
 //! | `response-property-became-nullable` | breaking | the field becomes `Option<T>`, and `null` failed to decode before (info when it already was) |
 //! | `response-property-became-non-nullable` | breaking | the field loses its `Option` (info when it keeps one) |
-//! | `response-enum-value-added` | breaking | a closed enum fails to decode the value, and gains a variant (info for the open `Purpose`) |
-//! | `response-enum-value-removed` | breaking | the variant disappears (warning for the open `Purpose`, which keeps it) |
+//! | `response-enum-value-added` | breaking | a closed enum fails to decode the value, and gains a variant (info for an open enum, which is `#[non_exhaustive]` and kept the value in `Other`) |
+//! | `response-enum-value-removed` | breaking | the variant disappears, from an open enum too |
 //! | `schema-keyword-changed` | warning | constraints and extensions can change validation or types (breaking when a `default` turns an optional field's `Option<T>` into `T` or back) |
 //! | `schema-added` | info | a new type |
 //! | `schema-removed` | breaking | every component schema is a type; it disappears |
@@ -76,6 +78,10 @@
 //! | `document-keyword-changed` | info | document metadata does not reach the generated code |
 //! | `description-changed` | info | summaries, descriptions and titles are documentation |
 //! | `example-changed` | info | examples are documentation |
+//!
+//! Beside the table, `overlay-correction-stale` (breaking) says that the new pages left a local
+//! correction of `openapi/overlay.yaml` matching nothing: the verdicts are then given on the
+//! pages with the other corrections applied, and `gen` fails until the correction is revisited.
 //!
 //! Request and response bodies that are not JSON are read or sent as bytes, so changes inside
 //! their schemas are `info` at most. Component schemas that no operation uses still become
@@ -93,16 +99,14 @@ use serde_json::Value;
 use crate::Error;
 use crate::convert::to_openapi_30;
 use crate::extract::yaml_text_to_json;
+use crate::overlay::StaleCorrection;
 use crate::pipeline::{
-    MERGED_FILE, UPSTREAM_DIR, build_from_dir, display_path, shape_for_generation,
+    MERGED_FILE, OVERLAY_FILE, UPSTREAM_DIR, build_from_dir, build_from_dir_reporting_stale,
+    display_path, shape_for_generation,
 };
 
 pub use compare::compare;
 pub use report::render;
-
-/// Component schemas that the generated crate replaces with hand-written open enums, which
-/// keep unknown values instead of failing to decode them.
-pub const OPEN_ENUMS: &[&str] = &["Purpose"];
 
 /// How much a change matters to users of the generated client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
@@ -186,7 +190,51 @@ pub struct DiffArgs {
 pub fn run(root: &Path, args: &DiffArgs) -> Result<Vec<Change>, Error> {
     let old = args.old.clone().unwrap_or_else(|| root.join(MERGED_FILE));
     let new = args.new.clone().unwrap_or_else(|| root.join(UPSTREAM_DIR));
-    Ok(compare(&load(root, &old)?, &load(root, &new)?))
+    let (old, _) = load_reporting_stale(root, &old)?;
+    let (new, stale) = load_reporting_stale(root, &new)?;
+    let mut changes = compare(&old, &new);
+    changes.extend(stale.iter().map(stale_correction));
+    changes.sort_by_key(|c| std::cmp::Reverse(c.level));
+    Ok(changes)
+}
+
+/// A correction the new pages made stale, as a finding of its own.
+fn stale_correction(stale: &StaleCorrection) -> Change {
+    let what = if stale.description.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", stale.description.trim_end_matches('.'))
+    };
+    Change {
+        rule: STALE_CORRECTION.to_owned(),
+        level: Level::Breaking,
+        operation: None,
+        location: format!("{OVERLAY_FILE}#/actions/{}", stale.index),
+        message: format!(
+            "correction {}{what} targets `{}`, which the new pages no longer have: `cargo xtask \
+             gen` fails until it is updated or deleted; the other verdicts are for the pages \
+             without it",
+            stale.index, stale.target
+        ),
+    }
+}
+
+/// The rule of a correction that an upstream change made stale.
+pub const STALE_CORRECTION: &str = "overlay-correction-stale";
+
+/// [`load`], but a directory of pages is built with the corrections that still apply, and
+/// those that match nothing are returned.
+///
+/// # Errors
+/// As [`load`], but never [`Error::StaleOverlayAction`].
+pub fn load_reporting_stale(
+    root: &Path,
+    path: &Path,
+) -> Result<(Value, Vec<StaleCorrection>), Error> {
+    if path.is_dir() {
+        return build_from_dir_reporting_stale(root, path);
+    }
+    load(root, path).map(|document| (document, Vec::new()))
 }
 
 /// Reads one side: a directory of upstream pages goes through the pipeline with `root`'s overlay

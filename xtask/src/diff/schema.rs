@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use super::Level;
 use super::compare::{Differ, entries, ref_name, residual, resolve, show};
-use super::{Level, OPEN_ENUMS};
 use crate::pointer::join;
 
 /// Which way a value travels.
@@ -341,7 +341,9 @@ impl Differ<'_> {
         else {
             return;
         };
-        let open = type_name.is_some_and(|t| OPEN_ENUMS.contains(&t));
+        // `cargo xtask gen` names every string enum but a oneOf's tags, and the generated crate
+        // opens every named one; an enum met inline here is a tag, or a document not shaped so.
+        let open = type_name.is_some();
         let location = join(&site.pointer, "enum");
         let direction = site.direction();
         for value in after.iter().filter(|v| !before.contains(v)) {
@@ -369,14 +371,13 @@ impl Differ<'_> {
             self.emit(site, &rule, level, &location, message);
         }
         for value in before.iter().filter(|v| !after.contains(v)) {
-            let (level, effect) = if open {
-                (
-                    Level::Warning,
-                    "the hand-written open enum keeps its variant, but the value may stop being used",
-                )
+            let effect = if open {
+                "its variant disappears from the open enum (the value would still decode, into \
+                 `Other`)"
             } else {
-                (Level::Breaking, "its variant disappears")
+                "its variant disappears"
             };
+            let level = Level::Breaking;
             let message = format!(
                 "enum value `{}` removed from {}: {effect}",
                 show(Some(value)),
