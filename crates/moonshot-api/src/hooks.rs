@@ -114,6 +114,33 @@ impl CallContext {
     }
 }
 
+impl crate::Client {
+    /// Sends a request built by hand, for an operation progenitor cannot generate (the document
+    /// marks it `x-hand-written`), through the same hooks as the generated calls: the call
+    /// context's headers and timeout, and the response head kept. A success status resolves to
+    /// the response, any other to [`Error::UnexpectedResponse`].
+    ///
+    /// # Errors
+    /// [`Error::CommunicationError`] when no response arrives; [`Error::UnexpectedResponse`] for
+    /// an unsuccessful status.
+    pub async fn send_hand_written(
+        &self,
+        mut request: reqwest::Request,
+        operation_id: &'static str,
+    ) -> Result<reqwest::Response, Error<crate::types::ErrorResponse>> {
+        let info = OperationInfo { operation_id };
+        self.pre(&mut request, &info).await?;
+        let result = self.client.execute(request).await;
+        self.post(&result, &info).await?;
+        let response = result.map_err(Error::CommunicationError)?;
+        if response.status().is_success() {
+            Ok(response)
+        } else {
+            Err(Error::UnexpectedResponse(response))
+        }
+    }
+}
+
 impl ClientHooks<()> for crate::Client {
     async fn pre<E>(
         &self,

@@ -2,21 +2,15 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
-use backon::Retryable as _;
-use futures::FutureExt as _;
-use futures::future::{self, Either};
-use moonshot_api::hooks::{CallContext, ResponseHead};
-use moonshot_api::types::ErrorResponse;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use moonshot_api::hooks::CallContext;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
 use secrecy::{ExposeSecret as _, SecretString};
-use tracing::Instrument as _;
 
-use crate::error::{ApiError, Error};
+use crate::error::Error;
 use crate::files::Files;
-use crate::retry::{RetryPolicy, requested_wait};
+use crate::retry::RetryPolicy;
 
 /// Moonshot's global endpoint, the default.
 pub const GLOBAL_BASE_URL: &str = "https://api.moonshot.ai";
@@ -29,10 +23,6 @@ pub const BASE_URL_ENV: &str = "MOONSHOT_BASE_URL";
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("msh-request-id");
-/// How much of an unexpected body is read and kept for the error message.
-const SNIPPET_CHARS: usize = 300;
-const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// A client for Moonshot's platform API. Cheap to clone (one shared connection pool); `Send`
 /// and `Sync`.
@@ -115,258 +105,20 @@ impl Client {
         &self.inner.base_url
     }
 
+    /// The generated client, for the call machinery.
     pub(crate) fn api(&self) -> &moonshot_api::Client {
         &self.inner.api
     }
 
-    /// Runs `attempt` until it succeeds, fails for good, or the retry policy says stop, all in
-    /// this client's call context (see [`CallContext::scope`]). Each attempt is traced in a
-    /// `moonshot.request` span.
-    pub(crate) async fn with_retries<T, F, Fut>(
-        &self,
-        operation: &'static str,
-        attempt: F,
-    ) -> Result<T, Error>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, Error>>,
-    {
-        let attempts = AtomicU32::new(0);
-        let result = self
-            .inner
-            .context
-            .clone()
-            .scope(self.retry_loop(operation, &attempts, attempt))
-            .await;
-        result.map_err(|mut error| {
-            error.set_attempts(attempts.load(Ordering::Relaxed));
-            error
-        })
+    /// The headers and timeout every call runs with.
+    pub(crate) fn context(&self) -> &CallContext {
+        &self.inner.context
     }
 
-    /// The attempts of one call: the first one directly, the rest in backon's retry loop.
-    async fn retry_loop<T, F, Fut>(
-        &self,
-        operation: &'static str,
-        attempts: &AtomicU32,
-        mut attempt: F,
-    ) -> Result<T, Error>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, Error>>,
-    {
-        let mut traced = || {
-            let n = attempts.fetch_add(1, Ordering::Relaxed) + 1;
-            let span = tracing::info_span!(
-                "moonshot.request",
-                operation,
-                attempt = n,
-                status = tracing::field::Empty,
-                request_id = tracing::field::Empty,
-                elapsed_ms = tracing::field::Empty,
-            );
-            // Timed only when someone is listening: reading the clock costs every call.
-            let started = (!span.is_disabled()).then(Instant::now);
-            attempt()
-                .inspect(move |result| {
-                    if let Some(started) = started {
-                        let elapsed_ms = started.elapsed().as_millis() as u64;
-                        tracing::Span::current().record("elapsed_ms", elapsed_ms);
-                    }
-                    if let Err(error) = result {
-                        tracing::debug!(%error, "attempt failed");
-                    }
-                })
-                .instrument(span)
-        };
-        // The first attempt runs before the retry loop is built, so the call that succeeds at
-        // once, nearly every call, does not pay for the loop. A retryable failure is handed to
-        // the loop as its first attempt's outcome, and the loop takes it from there; its
-        // attempts are boxed, so that the call's future does not hold a second attempt inline.
-        let mut first = match traced().await {
-            Err(error) if error.is_retryable() && self.inner.retry.retries() > 0 => Some(error),
-            done => return done,
-        };
-        let limit = self.inner.retry.retry_after_limit();
-        (|| match first.take() {
-            Some(error) => Either::Left(future::ready(Err(error))),
-            None => Either::Right(Box::pin(traced())),
-        })
-        .retry(self.inner.retry.delays())
-        .sleep(tokio::time::sleep)
-        .when(Error::is_retryable)
-        .adjust(move |error, computed| {
-            let computed = computed?;
-            match error.retry_after() {
-                Some(asked) if asked > limit => None,
-                Some(asked) => Some(asked),
-                None => Some(computed),
-            }
-        })
-        .notify(|error, wait| tracing::info!(%error, wait_ms = wait.as_millis() as u64, "retrying"))
-        .await
+    /// How calls are retried.
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
     }
-}
-
-/// One attempt of a generated-client call, run within [`Client::with_retries`]: its response
-/// head traced, and a failure mapped to this crate's [`Error`]. Resolves to the call's output
-/// with the head of its response.
-///
-/// Built from combinators rather than as an `async fn`: a generated call's future is large
-/// (1.6 KB for `retrieve_file`), and every `async` layer that took it as an argument and awaited
-/// it would hold it twice. The facade's futures stay near the size of the call they make.
-pub(crate) fn attempt<T>(
-    call: impl Future<Output = Result<T, moonshot_api::Error<ErrorResponse>>>,
-) -> impl Future<Output = Result<(T, Option<ResponseHead>), Error>> {
-    call.then(|result| {
-        let head = CallContext::take_head();
-        trace_head(head.as_ref());
-        match result {
-            Ok(output) => Either::Left(future::ready(Ok((output, head)))),
-            // Boxed: the error path is rare, and would otherwise add its size to every call.
-            Err(error) => Either::Right(Box::pin(async move {
-                Err(map_error(error, head.as_ref()).await)
-            })),
-        }
-    })
-}
-
-/// Records the response's status and request id on the current attempt's span.
-fn trace_head(head: Option<&ResponseHead>) {
-    let span = tracing::Span::current();
-    // A disabled span (no subscriber, or filtered out) records nothing: skip the lookups.
-    if let (Some(head), false) = (head, span.is_disabled()) {
-        span.record("status", head.status.as_u16());
-        if let Some(id) = head.request_id() {
-            span.record("request_id", id);
-        }
-    }
-}
-
-/// Moonshot's request id, from the `Msh-Request-Id` header.
-pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(&REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-}
-
-/// Turns what the generated client returned for a failed attempt into this crate's error.
-async fn map_error(
-    error: moonshot_api::Error<ErrorResponse>,
-    head: Option<&ResponseHead>,
-) -> Error {
-    use moonshot_api::Error as Generated;
-    match error {
-        Generated::CommunicationError(e) | Generated::ResponseBodyError(e) => transport_error(e),
-        Generated::ErrorResponse(response) => {
-            let (status, headers) = (response.status().as_u16(), response.headers().clone());
-            let body = response.into_inner().error;
-            api_error(status, &headers, body.message, body.type_, body.code)
-        }
-        Generated::UnexpectedResponse(response) => {
-            let (status, headers) = (response.status().as_u16(), response.headers().clone());
-            match read_limited(response, ERROR_BODY_LIMIT).await {
-                Ok(body) => error_from_body(status, &headers, &body),
-                Err(e) => transport_error(e),
-            }
-        }
-        Generated::InvalidResponsePayload(body, decode_error) => {
-            let status = head.map_or(200, |h| h.status.as_u16());
-            if let (Some(head), true) = (head, status >= 400) {
-                // The head of an error response keeps every header, `Retry-After` included.
-                error_from_body(status, &head.headers, &body)
-            } else {
-                Error::UndecodableResponse {
-                    status,
-                    request_id: head.and_then(ResponseHead::request_id).map(str::to_owned),
-                    detail: decode_error.to_string(),
-                    snippet: snippet(&body),
-                    attempts: 1,
-                }
-            }
-        }
-        Generated::InvalidRequest(reason) => Error::InvalidInput {
-            name: "request",
-            reason,
-        },
-        other => Error::Connection {
-            attempts: 1,
-            source: other.to_string().into(),
-        },
-    }
-}
-
-/// A timeout or a connection failure.
-pub(crate) fn transport_error(error: reqwest::Error) -> Error {
-    if error.is_timeout() {
-        Error::Timeout {
-            attempts: 1,
-            source: Box::new(error),
-        }
-    } else {
-        Error::Connection {
-            attempts: 1,
-            source: Box::new(error),
-        }
-    }
-}
-
-/// An error from a status and a body that may or may not be Moonshot's error JSON.
-fn error_from_body(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
-    match serde_json::from_slice::<ErrorResponse>(body) {
-        Ok(parsed) => api_error(
-            status,
-            headers,
-            parsed.error.message,
-            parsed.error.type_,
-            parsed.error.code,
-        ),
-        Err(_) => api_error(status, headers, snippet(body), None, None),
-    }
-}
-
-fn api_error(
-    status: u16,
-    headers: &HeaderMap,
-    message: String,
-    error_type: Option<String>,
-    code: Option<String>,
-) -> Error {
-    let retry_after = requested_wait(headers, &message, SystemTime::now());
-    Error::from_api(ApiError {
-        status,
-        error_type: error_type.filter(|t| !t.is_empty()),
-        message,
-        code,
-        request_id: request_id(headers),
-        retry_after,
-        attempts: 1,
-    })
-}
-
-/// The start of a body as text, cut to a few hundred characters.
-pub(crate) fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(SNIPPET_CHARS * 4)]);
-    let mut cut: String = text.chars().take(SNIPPET_CHARS).collect();
-    if cut.len() < text.len() || body.len() > SNIPPET_CHARS * 4 {
-        cut.push('…');
-    }
-    cut
-}
-
-async fn read_limited(
-    mut response: reqwest::Response,
-    limit: usize,
-) -> Result<Vec<u8>, reqwest::Error> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        body.extend_from_slice(&chunk[..chunk.len().min(limit - body.len())]);
-        if body.len() >= limit {
-            break;
-        }
-    }
-    Ok(body)
 }
 
 /// Settings for a [`Client`]; start from [`Client::builder`].
@@ -595,14 +347,5 @@ mod tests {
         let err = Client::from_lookup(env(&[(API_KEY_ENV, "sk-1"), (BASE_URL_ENV, "nonsense")]))
             .expect_err("bad url");
         assert!(err.to_string().contains("`nonsense`"), "{err}");
-    }
-
-    #[test]
-    fn snippets_are_cut() {
-        assert_eq!(snippet(b"short"), "short");
-        let long = "x".repeat(1000);
-        let cut = snippet(long.as_bytes());
-        assert_eq!(cut.chars().count(), SNIPPET_CHARS + 1);
-        assert!(cut.ends_with('…'));
     }
 }

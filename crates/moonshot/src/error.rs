@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+pub(crate) mod map;
+
 /// What went wrong with a call.
 ///
 /// Small enough to return by value: the details of API failures are boxed.
@@ -67,6 +69,17 @@ pub enum Error {
         /// The underlying transport error.
         #[source]
         source: BoxError,
+    },
+    /// A failure that would have been retried, but the request's body was a one-shot reader
+    /// already read (an upload from an `AsyncRead`): upload from a path to have it retried.
+    #[error(
+        "not retried, since the upload's body was a one-shot reader already read (upload from a \
+         path to have it retried): {source}"
+    )]
+    NotReplayed {
+        /// The failure of the one attempt.
+        #[source]
+        source: Box<Error>,
     },
     /// A successful response whose body could not be decoded (malformed JSON, a missing
     /// required field, text that is not UTF-8).
@@ -174,6 +187,9 @@ macro_rules! api_error_of {
 impl Error {
     /// The API failure's details, for the variants that come from an HTTP error status.
     pub fn api_error(&self) -> Option<&ApiError> {
+        if let Self::NotReplayed { source } = self {
+            return source.api_error();
+        }
         api_error_of!(self, e => &**e)
     }
 
@@ -199,6 +215,7 @@ impl Error {
             Self::Timeout { attempts, .. }
             | Self::Connection { attempts, .. }
             | Self::UndecodableResponse { attempts, .. } => *attempts,
+            Self::NotReplayed { source } => source.attempts(),
             other => other.api_error().map_or(0, |e| e.attempts),
         }
     }
@@ -224,11 +241,23 @@ impl Error {
             Self::Timeout { attempts, .. }
             | Self::Connection { attempts, .. }
             | Self::UndecodableResponse { attempts, .. } => *attempts = n,
+            Self::NotReplayed { source } => source.set_attempts(n),
             other => {
                 if let Some(e) = api_error_of!(other, e => &mut **e) {
                     e.attempts = n;
                 }
             }
+        }
+    }
+
+    /// `self`, said not to have been retried because the request could not be sent again.
+    pub(crate) fn not_replayed(self) -> Self {
+        if self.is_retryable() {
+            Self::NotReplayed {
+                source: Box::new(self),
+            }
+        } else {
+            self
         }
     }
 

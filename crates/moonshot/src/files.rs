@@ -4,13 +4,10 @@ use futures::TryStreamExt as _;
 use moonshot_api::hooks::ResponseHead;
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 
-use crate::client::{Client, attempt, snippet, transport_error};
+use crate::client::Client;
 use crate::error::Error;
+use crate::error::map::{transport_error, undecodable};
 use crate::types::{FileContent, FileObject, check_file_id};
-
-/// The most a Content-Length header may make [`Files::content`] reserve up front (the API's
-/// largest file is 100 MB, its text less).
-const MAX_RESERVED_BODY: usize = 128 * 1024 * 1024;
 
 /// The Files API; get it from [`Client::files`].
 #[derive(Debug, Clone, Copy)]
@@ -31,13 +28,10 @@ impl<'a> Files<'a> {
     /// [`Error`] the call ends in after retries.
     pub async fn retrieve(&self, file_id: &str) -> Result<FileObject, Error> {
         check_file_id(file_id)?;
-        let client = self.client;
-        client
-            .with_retries("retrieve_file", || async move {
-                let (response, _) = attempt(client.api().retrieve_file(file_id)).await?;
-                Ok(FileObject::from(response.into_inner()))
-            })
+        self.client
+            .call("retrieve_file", |api| api.retrieve_file(file_id))
             .await
+            .map(FileObject::from)
     }
 
     /// A file's extracted content, read whole, exactly as served. Files uploaded with purpose
@@ -49,44 +43,20 @@ impl<'a> Files<'a> {
     /// retryable [`Error::Connection`].
     pub async fn content(&self, file_id: &str) -> Result<FileContent, Error> {
         check_file_id(file_id)?;
-        let client = self.client;
-        client
-            .with_retries("retrieve_file_content", || async move {
-                let (body, head) = attempt(async {
-                    let response = client.api().retrieve_file_content(file_id).await?;
-                    let capacity = response
-                        .headers()
-                        .get(reqwest::header::CONTENT_LENGTH)
-                        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
-                        .unwrap_or(0);
-                    let mut stream = response.into_inner().into_inner();
-                    // Sized from Content-Length so the body is not copied as it grows; the cap
-                    // keeps a lying header from reserving more than a real body can be.
-                    let mut body = Vec::with_capacity(capacity.min(MAX_RESERVED_BODY));
-                    while let Some(chunk) = stream
-                        .try_next()
-                        .await
-                        .map_err(moonshot_api::Error::ResponseBodyError)?
-                    {
-                        body.extend_from_slice(&chunk);
-                    }
-                    Ok::<_, moonshot_api::Error<_>>(body)
-                })
-                .await?;
-                String::from_utf8(body).map(FileContent::new).map_err(|e| {
-                    Error::UndecodableResponse {
-                        status: head.as_ref().map_or(200, |h| h.status.as_u16()),
-                        request_id: head
-                            .as_ref()
-                            .and_then(ResponseHead::request_id)
-                            .map(str::to_owned),
-                        detail: e.utf8_error().to_string(),
-                        snippet: snippet(e.as_bytes()),
-                        attempts: 1,
-                    }
-                })
+        let (body, head) = self
+            .client
+            .call_bytes("retrieve_file_content", |api| {
+                api.retrieve_file_content(file_id)
             })
-            .await
+            .await?;
+        String::from_utf8(body).map(FileContent::new).map_err(|e| {
+            let status = head.as_ref().map_or(200, |h| h.status.as_u16());
+            let request_id = head
+                .as_ref()
+                .and_then(ResponseHead::request_id)
+                .map(str::to_owned);
+            undecodable(status, request_id, e.utf8_error().to_string(), e.as_bytes())
+        })
     }
 
     /// Streams a file's extracted content, exactly as served, into `writer`; returns the number
@@ -103,14 +73,13 @@ impl<'a> Files<'a> {
         W: AsyncWrite + Unpin + ?Sized,
     {
         check_file_id(file_id)?;
-        let client = self.client;
-        let response = client
-            .with_retries("retrieve_file_content", || async move {
-                let (response, _) = attempt(client.api().retrieve_file_content(file_id)).await?;
-                Ok(response.into_inner())
+        let mut stream = self
+            .client
+            .call_stream("retrieve_file_content", |api| {
+                api.retrieve_file_content(file_id)
             })
-            .await?;
-        let mut stream = response.into_inner();
+            .await?
+            .into_inner();
         let mut written = 0u64;
         while let Some(chunk) = stream.try_next().await.map_err(transport_error)? {
             writer.write_all(&chunk).await.map_err(Error::Write)?;

@@ -34,6 +34,7 @@
 //! # }
 //! ```
 
+mod call;
 mod client;
 mod error;
 mod files;

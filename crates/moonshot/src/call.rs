@@ -1,0 +1,281 @@
+//! The per-call machinery every resource goes through: attempts, retries, tracing, and the
+//! mapping of each failure to [`Error`].
+//!
+//! Resources know only their paths and types. They call the client through the narrow methods
+//! here: [`Client::call`] for a generated operation that answers a typed value,
+//! [`Client::call_bytes`] and [`Client::call_stream`] for one that answers bytes, and
+//! [`Client::send`] for an operation written by hand (progenitor cannot generate it). Each
+//! runs in the client's call context (its headers and timeout), retries as the client's
+//! [`RetryPolicy`](crate::RetryPolicy) says, and traces each attempt in a `moonshot.request` span.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Instant;
+
+use backon::Retryable as _;
+use futures::FutureExt as _;
+use futures::TryStreamExt as _;
+use futures::future::{self, Either};
+use moonshot_api::hooks::{CallContext, ResponseHead};
+use moonshot_api::types::ErrorResponse;
+use moonshot_api::{ByteStream, ClientInfo as _, ResponseValue};
+use serde::de::DeserializeOwned;
+use tracing::Instrument as _;
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::error::map::{map_error, transport_error, undecodable};
+
+/// What a generated operation's future resolves to.
+type Generated<T> = Result<ResponseValue<T>, moonshot_api::Error<ErrorResponse>>;
+
+/// The most a Content-Length header may make [`Client::call_bytes`] reserve up front (the API's
+/// largest file is 100 MB, its text less).
+const MAX_RESERVED_BODY: usize = 128 * 1024 * 1024;
+
+/// Whether a failed attempt of a hand-written request may be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Replay {
+    /// The request can be built again from scratch (a body from a path, or none).
+    Allowed,
+    /// Its body was a one-shot reader: one attempt only, and a retryable failure says why.
+    OneShot,
+}
+
+impl Client {
+    /// One generated operation, retried as needed; resolves to the typed value it answers.
+    pub(crate) async fn call<'a, T, F, Fut>(
+        &'a self,
+        operation: &'static str,
+        request: F,
+    ) -> Result<T, Error>
+    where
+        F: Fn(&'a moonshot_api::Client) -> Fut,
+        Fut: Future<Output = Generated<T>>,
+    {
+        self.with_retries(operation, || {
+            attempt(request(self.api())).map(|r| r.map(|(value, _)| value.into_inner()))
+        })
+        .await
+    }
+
+    /// One generated operation that answers bytes, read whole within each attempt (so a body cut
+    /// off mid-way is retried); resolves to the bytes and the response's head.
+    pub(crate) async fn call_bytes<'a, F, Fut>(
+        &'a self,
+        operation: &'static str,
+        request: F,
+    ) -> Result<(Vec<u8>, Option<ResponseHead>), Error>
+    where
+        F: Fn(&'a moonshot_api::Client) -> Fut,
+        Fut: Future<Output = Generated<ByteStream>>,
+    {
+        self.with_retries(operation, || {
+            attempt(async {
+                let response = request(self.api()).await?;
+                let capacity = response
+                    .headers()
+                    .get(reqwest::header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+                    .unwrap_or(0);
+                let mut stream = response.into_inner().into_inner();
+                // Sized from Content-Length so the body is not copied as it grows; the cap keeps
+                // a lying header from reserving more than a real body can be.
+                let mut body = Vec::with_capacity(capacity.min(MAX_RESERVED_BODY));
+                while let Some(chunk) = stream
+                    .try_next()
+                    .await
+                    .map_err(moonshot_api::Error::ResponseBodyError)?
+                {
+                    body.extend_from_slice(&chunk);
+                }
+                Ok::<_, moonshot_api::Error<_>>(body)
+            })
+        })
+        .await
+    }
+
+    /// One generated operation that answers bytes, as a stream: retried until the response's
+    /// head arrives, never once its body is being read.
+    pub(crate) async fn call_stream<'a, F, Fut>(
+        &'a self,
+        operation: &'static str,
+        request: F,
+    ) -> Result<ByteStream, Error>
+    where
+        F: Fn(&'a moonshot_api::Client) -> Fut,
+        Fut: Future<Output = Generated<ByteStream>>,
+    {
+        self.call(operation, request).await
+    }
+
+    /// One request built by hand, for an operation progenitor cannot generate: `build` makes it
+    /// anew for each attempt from the HTTP client and the base URL, and it is sent through the
+    /// same hooks as generated calls. Resolves to the successful response.
+    pub(crate) async fn send<F>(
+        &self,
+        operation: &'static str,
+        replay: Replay,
+        build: F,
+    ) -> Result<reqwest::Response, Error>
+    where
+        F: Fn(&reqwest::Client, &str) -> Result<reqwest::Request, Error>,
+    {
+        let send = || async {
+            let request = build(self.api().client(), self.api().baseurl())?;
+            attempt(self.api().send_hand_written(request, operation))
+                .await
+                .map(|(response, _)| response)
+        };
+        match replay {
+            Replay::Allowed => self.with_retries(operation, send).await,
+            Replay::OneShot => self
+                .with_retries_limited(operation, send, false)
+                .await
+                .map_err(Error::not_replayed),
+        }
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, or the retry policy says stop, all in
+    /// this client's call context (see [`CallContext::scope`]). Each attempt is traced in a
+    /// `moonshot.request` span.
+    async fn with_retries<T, F, Fut>(&self, operation: &'static str, attempt: F) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        self.with_retries_limited(operation, attempt, true).await
+    }
+
+    async fn with_retries_limited<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        attempt: F,
+        retry: bool,
+    ) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let attempts = AtomicU32::new(0);
+        let result = self
+            .context()
+            .clone()
+            .scope(self.retry_loop(operation, &attempts, attempt, retry))
+            .await;
+        result.map_err(|mut error| {
+            error.set_attempts(attempts.load(Ordering::Relaxed));
+            error
+        })
+    }
+
+    /// The attempts of one call: the first one directly, the rest in backon's retry loop.
+    async fn retry_loop<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        attempts: &AtomicU32,
+        mut attempt: F,
+        retry: bool,
+    ) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let mut traced = || {
+            let n = attempts.fetch_add(1, Ordering::Relaxed) + 1;
+            let span = tracing::info_span!(
+                "moonshot.request",
+                operation,
+                attempt = n,
+                status = tracing::field::Empty,
+                request_id = tracing::field::Empty,
+                elapsed_ms = tracing::field::Empty,
+            );
+            // Timed only when someone is listening: reading the clock costs every call.
+            let started = (!span.is_disabled()).then(Instant::now);
+            attempt()
+                .inspect(move |result| {
+                    if let Some(started) = started {
+                        let elapsed_ms = started.elapsed().as_millis() as u64;
+                        tracing::Span::current().record("elapsed_ms", elapsed_ms);
+                    }
+                    if let Err(error) = result {
+                        tracing::debug!(%error, "attempt failed");
+                    }
+                })
+                .instrument(span)
+        };
+        // The first attempt runs before the retry loop is built, so the call that succeeds at
+        // once, nearly every call, does not pay for the loop. A retryable failure is handed to
+        // the loop as its first attempt's outcome, and the loop takes it from there; its
+        // attempts are boxed, so that the call's future does not hold a second attempt inline.
+        let mut first = match traced().await {
+            Err(error) if retry && error.is_retryable() && self.retry_policy().retries() > 0 => {
+                Some(error)
+            }
+            done => return done,
+        };
+        let limit = self.retry_policy().retry_after_limit();
+        (|| match first.take() {
+            Some(error) => Either::Left(future::ready(Err(error))),
+            None => Either::Right(Box::pin(traced())),
+        })
+        .retry(self.retry_policy().delays())
+        .sleep(tokio::time::sleep)
+        .when(Error::is_retryable)
+        .adjust(move |error, computed| {
+            let computed = computed?;
+            match error.retry_after() {
+                Some(asked) if asked > limit => None,
+                Some(asked) => Some(asked),
+                None => Some(computed),
+            }
+        })
+        .notify(|error, wait| tracing::info!(%error, wait_ms = wait.as_millis() as u64, "retrying"))
+        .await
+    }
+}
+
+/// One attempt of a generated-client call, run within a call's retries: its response
+/// head traced, and a failure mapped to this crate's [`Error`]. Resolves to the call's output
+/// with the head of its response.
+///
+/// Built from combinators rather than as an `async fn`: a generated call's future is large
+/// (1.6 KB for `retrieve_file`), and every `async` layer that took it as an argument and awaited
+/// it would hold it twice. The facade's futures stay near the size of the call they make.
+fn attempt<T>(
+    call: impl Future<Output = Result<T, moonshot_api::Error<ErrorResponse>>>,
+) -> impl Future<Output = Result<(T, Option<ResponseHead>), Error>> {
+    call.then(|result| {
+        let head = CallContext::take_head();
+        trace_head(head.as_ref());
+        match result {
+            Ok(output) => Either::Left(future::ready(Ok((output, head)))),
+            // Boxed: the error path is rare, and would otherwise add its size to every call.
+            Err(error) => Either::Right(Box::pin(async move {
+                Err(map_error(error, head.as_ref()).await)
+            })),
+        }
+    })
+}
+
+/// Records the response's status and request id on the current attempt's span.
+fn trace_head(head: Option<&ResponseHead>) {
+    let span = tracing::Span::current();
+    // A disabled span (no subscriber, or filtered out) records nothing: skip the lookups.
+    if let (Some(head), false) = (head, span.is_disabled()) {
+        span.record("status", head.status.as_u16());
+        if let Some(id) = head.request_id() {
+            span.record("request_id", id);
+        }
+    }
+}
+
+/// Decodes a successful hand-written call's JSON body into `T`.
+pub(crate) async fn decode_json<T: DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T, Error> {
+    let status = response.status().as_u16();
+    let request_id = crate::error::map::request_id(response.headers());
+    let body = response.bytes().await.map_err(transport_error)?;
+    serde_json::from_slice(&body).map_err(|e| undecodable(status, request_id, e.to_string(), &body))
+}
