@@ -8,9 +8,12 @@ use moonshot_api::hooks::CallContext;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
 use secrecy::{ExposeSecret as _, SecretString};
 
+use crate::balance::Balances;
 use crate::error::Error;
 use crate::files::Files;
+use crate::models::Models;
 use crate::retry::RetryPolicy;
+use crate::tokenizers::Tokenizers;
 
 /// Moonshot's global endpoint, the default.
 pub const GLOBAL_BASE_URL: &str = "https://api.moonshot.ai";
@@ -98,6 +101,21 @@ impl Client {
     /// The Files API.
     pub fn files(&self) -> Files<'_> {
         Files::new(self)
+    }
+
+    /// The Models API.
+    pub fn models(&self) -> Models<'_> {
+        Models::new(self)
+    }
+
+    /// The account's balance.
+    pub fn balance(&self) -> Balances<'_> {
+        Balances::new(self)
+    }
+
+    /// Token estimates.
+    pub fn tokenizers(&self) -> Tokenizers<'_> {
+        Tokenizers::new(self)
     }
 
     /// The base URL requests go to, without a trailing `/v1`.

@@ -70,6 +70,20 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// A file's processing ended in a failure status (e.g. `failed`): its text cannot be
+    /// extracted. The file object says why, in `status_details`.
+    #[error("processing of file {} failed with status `{}`: {}", .0.id, .0.status, .0.status_details.as_deref().unwrap_or("no details"))]
+    ProcessingFailed(Box<crate::FileObject>),
+    /// A file was still being processed when the wait's deadline passed.
+    #[error("file {file_id} was still `{status}` after {waited:?}: wait longer, or check it later")]
+    ProcessingTimedOut {
+        /// The file waited for.
+        file_id: String,
+        /// Its last status.
+        status: String,
+        /// How long was waited.
+        waited: Duration,
+    },
     /// A failure that would have been retried, but the request's body was a one-shot reader
     /// already read (an upload from an `AsyncRead`): upload from a path to have it retried.
     #[error(

@@ -1,13 +1,28 @@
-//! The Files API: a file's metadata and its extracted content.
+//! The Files API: upload, list, retrieve, delete, wait for processing, and the extracted
+//! content.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use futures::TryStreamExt as _;
 use moonshot_api::hooks::ResponseHead;
-use tokio::io::{AsyncWrite, AsyncWriteExt as _};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 
+use crate::call::{Replay, decode_json};
 use crate::client::Client;
 use crate::error::Error;
 use crate::error::map::{transport_error, undecodable};
-use crate::types::{FileContent, FileObject, check_file_id};
+use crate::file_types::{FileContent, FileDeleted, FileObject, Purpose, check_file_id};
+use crate::upload::{PathUpload, ReaderUpload, check_purpose};
+
+/// How long [`Files::wait_for_processing`] waits at most by default.
+pub const DEFAULT_PROCESSING_DEADLINE: Duration = Duration::from_secs(120);
+/// The first pause between two looks at a file being processed; it doubles up to
+/// [`MAX_POLL_INTERVAL`].
+const FIRST_POLL_INTERVAL: Duration = Duration::from_millis(250);
+const MAX_POLL_INTERVAL: Duration = Duration::from_secs(5);
+/// Statuses that end processing without text.
+const FAILED_STATUSES: [&str; 3] = ["failed", "error", "cancelled"];
 
 /// The Files API; get it from [`Client::files`].
 #[derive(Debug, Clone, Copy)]
@@ -18,6 +33,181 @@ pub struct Files<'a> {
 impl<'a> Files<'a> {
     pub(crate) fn new(client: &'a Client) -> Self {
         Self { client }
+    }
+
+    /// Uploads the file at `path` for `purpose` (any value; the documented ones are
+    /// [`Purpose`]'s variants). The body is streamed, so memory stays bounded whatever the size;
+    /// a retried attempt opens the file anew.
+    ///
+    /// ```no_run
+    /// # async fn run(client: moonshot::Client) -> Result<(), moonshot::Error> {
+    /// use moonshot::Purpose;
+    /// let file = client.files().upload("report.pdf", Purpose::FileExtract).await?;
+    /// let file = client.files().wait_for_processing(&file.id).await?;
+    /// println!("{} is {}", file.id, file.status);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`], before any request, when `path` does not exist, is a directory,
+    /// cannot be read, is empty, is over 100 MB or has a name that is not UTF-8, or when
+    /// `purpose` is empty or holds spaces; any other [`Error`] the call ends in after retries.
+    pub async fn upload(
+        &self,
+        path: impl AsRef<Path>,
+        purpose: impl Into<Purpose>,
+    ) -> Result<FileObject, Error> {
+        let purpose = purpose.into();
+        check_purpose(&purpose)?;
+        let upload = PathUpload::check(path.as_ref())?;
+        self.send_upload(Replay::Allowed, || upload.form(&purpose))
+            .await
+    }
+
+    /// Uploads what `reader` gives, named `file_name`, for `purpose`. The body is streamed and
+    /// read once, so a failure is not retried (the error says so): upload from a path to have it
+    /// retried. The body stops with an error past Moonshot's 100 MB.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a blank file name or a bad purpose, before any request;
+    /// [`Error::NotReplayed`] for a failure that a path upload would have retried; any other
+    /// [`Error`] the call ends in.
+    pub async fn upload_reader<R>(
+        &self,
+        reader: R,
+        file_name: &str,
+        purpose: impl Into<Purpose>,
+    ) -> Result<FileObject, Error>
+    where
+        R: AsyncRead + Send + Sync + 'static,
+    {
+        let purpose = purpose.into();
+        check_purpose(&purpose)?;
+        let upload = ReaderUpload::new(reader, file_name)?;
+        self.send_upload(Replay::OneShot, || upload.form(&purpose))
+            .await
+    }
+
+    /// `POST /v1/files` with the multipart body `form` makes for each attempt.
+    async fn send_upload(
+        &self,
+        replay: Replay,
+        form: impl Fn() -> Result<reqwest::multipart::Form, Error>,
+    ) -> Result<FileObject, Error> {
+        let response = self
+            .client
+            .send("upload_file", replay, |http, base| {
+                let request = http.post(format!("{base}/v1/files")).multipart(form()?);
+                request.build().map_err(|e| Error::InvalidInput {
+                    name: "request",
+                    reason: e.to_string(),
+                })
+            })
+            .await?;
+        decode_json::<moonshot_api::types::FileObject>(response)
+            .await
+            .map(FileObject::from)
+    }
+
+    /// Every file of the account (Moonshot keeps at most 1,000).
+    ///
+    /// # Errors
+    /// Any [`Error`] the call ends in after retries.
+    pub async fn list(&self) -> Result<Vec<FileObject>, Error> {
+        let list = self
+            .client
+            .call("list_files", |api| api.list_files())
+            .await?;
+        Ok(list.data.into_iter().map(FileObject::from).collect())
+    }
+
+    /// Deletes a file.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an id that cannot be a file's (no request is sent);
+    /// [`Error::NotFound`] for an unknown id; any other [`Error`] the call ends in.
+    pub async fn delete(&self, file_id: &str) -> Result<FileDeleted, Error> {
+        check_file_id(file_id)?;
+        self.client
+            .call("delete_file", |api| api.delete_file(file_id))
+            .await
+    }
+
+    /// Waits until the file's processing ends, up to [`DEFAULT_PROCESSING_DEADLINE`]: see
+    /// [`Files::wait_for_processing_within`].
+    ///
+    /// # Errors
+    /// As [`Files::wait_for_processing_within`].
+    pub async fn wait_for_processing(&self, file_id: &str) -> Result<FileObject, Error> {
+        self.wait_for_processing_within(file_id, DEFAULT_PROCESSING_DEADLINE)
+            .await
+    }
+
+    /// Looks at the file until its status says processing ended (`ok` or `ready`), with
+    /// pauses from 250 ms doubling up to 5 s, for at most `deadline`; returns the file.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a bad id or a zero deadline; [`Error::ProcessingFailed`] when
+    /// the status says processing failed (`failed`, `error`, `cancelled`), with the file and
+    /// its `status_details`; [`Error::ProcessingTimedOut`] when the deadline passes first; any
+    /// [`Error`] a look at the file ends in.
+    pub async fn wait_for_processing_within(
+        &self,
+        file_id: &str,
+        deadline: Duration,
+    ) -> Result<FileObject, Error> {
+        check_file_id(file_id)?;
+        if deadline.is_zero() {
+            return Err(Error::InvalidInput {
+                name: "deadline",
+                reason: "it is zero: give the processing some time, e.g. 2 minutes".to_owned(),
+            });
+        }
+        let started = Instant::now();
+        let mut pause = FIRST_POLL_INTERVAL;
+        loop {
+            let file = self.retrieve(file_id).await?;
+            if file.status.is_ready() {
+                return Ok(file);
+            }
+            if FAILED_STATUSES.contains(&file.status.as_str()) {
+                return Err(Error::ProcessingFailed(Box::new(file)));
+            }
+            let waited = started.elapsed();
+            let Some(left) = deadline.checked_sub(waited).filter(|l| !l.is_zero()) else {
+                return Err(Error::ProcessingTimedOut {
+                    file_id: file_id.to_owned(),
+                    status: file.status.to_string(),
+                    waited,
+                });
+            };
+            tokio::time::sleep(pause.min(left)).await;
+            pause = (pause * 2).min(MAX_POLL_INTERVAL);
+        }
+    }
+
+    /// The commonest path in one call: uploads `path` for text extraction, waits for its
+    /// processing, and returns the file with its extracted content, ready for a system message.
+    ///
+    /// ```no_run
+    /// # async fn run(client: moonshot::Client) -> Result<(), moonshot::Error> {
+    /// let (file, content) = client.files().upload_and_extract("report.pdf").await?;
+    /// println!("{}: {}", file.filename, content.parsed().content);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Files::upload`], [`Files::wait_for_processing`] and [`Files::content`].
+    pub async fn upload_and_extract(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<(FileObject, FileContent), Error> {
+        let file = self.upload(path, Purpose::FileExtract).await?;
+        let file = self.wait_for_processing(&file.id).await?;
+        let content = self.content(&file.id).await?;
+        Ok((file, content))
     }
 
     /// A file's metadata.

@@ -1,25 +1,30 @@
-//! A typed Rust client for Moonshot AI's (Kimi's) Files API.
-//!
-//! A thin layer over the client generated from Moonshot's published OpenAPI documents
-//! (`moonshot-api`): authentication that never leaks the key, timeouts, retries with backoff that
-//! honour the server's `Retry-After`, one error type that tells every failure apart, and open
-//! enums that never fail on a value the docs do not list.
+//! A typed Rust client for Moonshot AI's (Kimi's) platform API.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), moonshot::Error> {
 //! // MOONSHOT_API_KEY is read from the environment; MOONSHOT_BASE_URL too, when set.
 //! let client = moonshot::Client::from_env()?;
 //!
-//! let file = client.files().retrieve("clg681objj8g9m7n4je0").await?;
+//! // Upload, wait for the text to be extracted, and read it: one call.
+//! let (file, content) = client.files().upload_and_extract("report.pdf").await?;
 //! println!("{} is {} bytes, status {}", file.filename, file.bytes, file.status);
-//!
-//! let content = client.files().content(&file.id).await?;
 //! let system_message = content.as_str(); // exactly as served, ready for a system message
 //! println!("{}", content.parsed().content); // or just the extracted text
 //! # let _ = system_message;
+//!
+//! let balance = client.balance().retrieve().await?;
+//! println!("${:.2} available", balance.available_balance);
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! A thin layer over the client generated from Moonshot's published OpenAPI documents
+//! (`moonshot-api`): authentication that never leaks the key, timeouts, retries with backoff that
+//! honour the server's `Retry-After`, one error type that tells every failure apart, and open
+//! enums that never fail on a value the docs do not list. Resources: [`Client::files`] (upload,
+//! list, retrieve, delete, wait for processing, content), [`Client::models`],
+//! [`Client::balance`], [`Client::tokenizers`]; every request and response type of the API is in
+//! [`types`].
 //!
 //! Errors say what went wrong and carry Moonshot's request id:
 //!
@@ -34,22 +39,34 @@
 //! # }
 //! ```
 
+mod balance;
 mod call;
 mod client;
 mod error;
+mod file_types;
 mod files;
+pub mod messages;
 #[cfg(feature = "mock")]
 pub mod mock;
+mod models;
 mod retry;
-mod types;
+mod tokenizers;
+mod upload;
 
+pub use balance::{Balance, Balances};
 pub use client::{
     API_KEY_ENV, BASE_URL_ENV, CHINA_BASE_URL, Client, ClientBuilder, GLOBAL_BASE_URL,
 };
 pub use error::{ApiError, BoxError, Error};
-pub use files::Files;
+pub use file_types::{ExtractedContent, FileContent, FileDeleted, FileObject, FileStatus, Purpose};
+pub use files::{DEFAULT_PROCESSING_DEADLINE, Files};
+pub use models::{Model, Models};
+/// Every type of the API, as generated from the merged document (requests, responses, open
+/// enums).
+pub use moonshot_api::types;
 pub use retry::RetryPolicy;
-pub use types::{ExtractedContent, FileContent, FileObject, FileStatus, Purpose};
+pub use tokenizers::Tokenizers;
+pub use upload::MAX_UPLOAD_BYTES;
 
 /// The README's Rust examples, compiled as doctests so they cannot drift from the API.
 #[cfg(doctest)]

@@ -58,6 +58,7 @@ impl Reply {
 pub struct ScriptedServer {
     addr: SocketAddr,
     requests: Arc<Mutex<Vec<String>>>,
+    bodies: Arc<Mutex<Vec<Vec<u8>>>>,
     script: Arc<Mutex<VecDeque<Reply>>>,
 }
 
@@ -66,14 +67,17 @@ impl ScriptedServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let requests = Arc::new(Mutex::new(Vec::new()));
+        let bodies = Arc::new(Mutex::new(Vec::new()));
         let script = Arc::new(Mutex::new(VecDeque::from(script)));
         let (seen, replies) = (Arc::clone(&requests), Arc::clone(&script));
+        let read_bodies = Arc::clone(&bodies);
         tokio::spawn(async move {
             loop {
                 let Ok((mut socket, _)) = listener.accept().await else {
                     return;
                 };
                 let (seen, replies) = (Arc::clone(&seen), Arc::clone(&replies));
+                let read_bodies = Arc::clone(&read_bodies);
                 tokio::spawn(async move {
                     let mut head = Vec::new();
                     let mut buf = [0u8; 4096];
@@ -83,9 +87,12 @@ impl ScriptedServer {
                             Ok(n) => head.extend_from_slice(&buf[..n]),
                         }
                     }
-                    seen.lock()
-                        .expect("lock")
-                        .push(String::from_utf8_lossy(&head).into_owned());
+                    let end = head.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(0) + 4;
+                    let rest = head.split_off(end);
+                    let text = String::from_utf8_lossy(&head).into_owned();
+                    let body = read_body(&mut socket, &text, rest).await;
+                    read_bodies.lock().expect("lock").push(body);
+                    seen.lock().expect("lock").push(text);
                     let reply = {
                         let mut replies = replies.lock().expect("lock");
                         if replies.len() > 1 {
@@ -102,8 +109,14 @@ impl ScriptedServer {
         Self {
             addr,
             requests,
+            bodies,
             script,
         }
+    }
+
+    /// The bodies of the requests received so far, in order (decoded when chunked).
+    pub fn bodies(&self) -> Vec<Vec<u8>> {
+        self.bodies.lock().expect("lock").clone()
     }
 
     pub fn base_url(&self) -> String {
@@ -123,6 +136,62 @@ impl ScriptedServer {
     pub fn answer(&self, script: Vec<Reply>) {
         *self.script.lock().expect("lock") = VecDeque::from(script);
     }
+}
+
+/// Reads a request's body after its head: `Content-Length` bytes, or chunks until the last.
+async fn read_body(
+    socket: &mut tokio::net::TcpStream,
+    head: &str,
+    mut buffered: Vec<u8>,
+) -> Vec<u8> {
+    let header = |name: &str| {
+        head.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| value.trim().to_ascii_lowercase())
+        })
+    };
+    let mut buf = [0u8; 65536];
+    if let Some(length) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        while buffered.len() < length {
+            match socket.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => buffered.extend_from_slice(&buf[..n]),
+            }
+        }
+        return buffered;
+    }
+    if header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        let mut body = Vec::new();
+        loop {
+            // One chunk: its size line, its bytes, CRLF.
+            let line_end = loop {
+                if let Some(i) = buffered.windows(2).position(|w| w == b"\r\n") {
+                    break i;
+                }
+                match socket.read(&mut buf).await {
+                    Ok(0) | Err(_) => return body,
+                    Ok(n) => buffered.extend_from_slice(&buf[..n]),
+                }
+            };
+            let size_text = String::from_utf8_lossy(&buffered[..line_end]).into_owned();
+            let size = usize::from_str_radix(size_text.trim(), 16).unwrap_or(0);
+            buffered.drain(..line_end + 2);
+            if size == 0 {
+                return body;
+            }
+            while buffered.len() < size + 2 {
+                match socket.read(&mut buf).await {
+                    Ok(0) | Err(_) => return body,
+                    Ok(n) => buffered.extend_from_slice(&buf[..n]),
+                }
+            }
+            body.extend_from_slice(&buffered[..size]);
+            buffered.drain(..size + 2);
+        }
+    }
+    buffered
 }
 
 async fn write_reply(socket: &mut tokio::net::TcpStream, reply: Reply) {

@@ -4,6 +4,9 @@ use std::fmt;
 
 pub use moonshot_api::Purpose;
 
+/// What deleting a file answers: its id and `deleted: true`.
+pub type FileDeleted = moonshot_api::types::FileDeleteResponse;
+
 /// A file's metadata, as returned by [`Files::retrieve`](crate::Files::retrieve).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
