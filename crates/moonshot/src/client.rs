@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use backon::Retryable as _;
 use futures::FutureExt as _;
 use futures::future::{self, Either};
-use moonshot_api::hooks::{CallContext, ResponseHead};
+use moonshot_api::hooks::{CallContext, ERROR_BODY_LIMIT, ResponseHead};
 use moonshot_api::types::ErrorResponse;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use secrecy::{ExposeSecret as _, SecretString};
@@ -32,7 +32,6 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("msh-request-id");
 /// How much of an unexpected body is read and kept for the error message.
 const SNIPPET_CHARS: usize = 300;
-const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// A client for Moonshot's platform API. Cheap to clone (one shared connection pool); `Send`
 /// and `Sync`.
@@ -297,18 +296,97 @@ async fn map_error(
     }
 }
 
-/// A timeout or a connection failure.
+/// A timeout or a connection failure, saying what happened.
 pub(crate) fn transport_error(error: reqwest::Error) -> Error {
-    if error.is_timeout() {
+    let timeout = error.is_timeout();
+    let source = Box::new(TransportFailure {
+        what: describe(&error),
+        source: error,
+    });
+    if timeout {
         Error::Timeout {
             attempts: 1,
-            source: Box::new(error),
+            source,
         }
     } else {
         Error::Connection {
             attempts: 1,
-            source: Box::new(error),
+            source,
         }
+    }
+}
+
+/// A transport failure, told in a few words; the HTTP library's error is its source.
+#[derive(Debug)]
+struct TransportFailure {
+    what: String,
+    source: reqwest::Error,
+}
+
+impl fmt::Display for TransportFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.what)
+    }
+}
+
+impl std::error::Error for TransportFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// What a transport failure was: the HTTP library's own message ("error sending request")
+/// names the step, while the cause at the bottom of its chain says what went wrong.
+fn describe(error: &reqwest::Error) -> String {
+    use std::io::ErrorKind;
+    let causes: Vec<&(dyn std::error::Error + 'static)> =
+        std::iter::successors(std::error::Error::source(error), |e| e.source()).collect();
+    let innermost = causes
+        .last()
+        .map_or_else(|| error.to_string(), ToString::to_string);
+    // The innermost I/O error's kind: an I/O error wrapping another one does not give it as
+    // its source, but through `get_ref`.
+    let io = causes
+        .iter()
+        .filter_map(|e| e.downcast_ref::<std::io::Error>())
+        .flat_map(|e| {
+            std::iter::successors(Some(e), |e| {
+                e.get_ref()
+                    .and_then(|inner| inner.downcast_ref::<std::io::Error>())
+            })
+        })
+        .last()
+        .map(std::io::Error::kind);
+    let server = error.url().map_or_else(String::new, |url| {
+        let host = url.host_str().unwrap_or_default();
+        match url.port_or_known_default() {
+            Some(port) => format!(" {host}:{port}"),
+            None => format!(" {host}"),
+        }
+    });
+    let https = error.url().is_some_and(|url| url.scheme() == "https");
+    match io {
+        Some(ErrorKind::ConnectionRefused) => {
+            format!("connection refused by{server}: is the server running, at that port?")
+        }
+        Some(ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted) => {
+            format!("connection reset by{server}")
+        }
+        _ if error.is_timeout() && error.is_connect() && https => {
+            format!("no TLS handshake with{server} in time: is it an https server? ({innermost})")
+        }
+        _ if error.is_timeout() && error.is_connect() => {
+            format!("no connection to{server} in time ({innermost})")
+        }
+        _ if error.is_timeout() => format!("no whole answer from{server} in time"),
+        _ if error.is_connect() && https && io == Some(ErrorKind::InvalidData) => {
+            format!("TLS handshake with{server} failed: {innermost}")
+        }
+        _ if error.is_connect() => format!("cannot connect to{server}: {innermost}"),
+        _ if error.is_body() || error.is_decode() => {
+            format!("the response broke off before its end: {innermost}")
+        }
+        _ => innermost,
     }
 }
 
@@ -385,7 +463,7 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.base_url.as_deref().map(without_user_info))
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("retry", &self.retry)
@@ -520,14 +598,25 @@ impl ClientBuilder {
 }
 
 /// `https://api.moonshot.ai/v1/` -> `https://api.moonshot.ai`: the generated paths hold `/v1`.
+///
+/// A user name or password in the URL is refused: reqwest would send it as Basic auth in place of
+/// the key. Error messages never repeat it.
 fn normalize_base_url(url: &str) -> Result<String, Error> {
     let trimmed = url.trim().trim_end_matches('/');
     let trimmed = trimmed
         .strip_suffix("/v1")
         .unwrap_or(trimmed)
         .trim_end_matches('/');
+    let shown = without_user_info(url);
+    let url = shown.as_str();
     let parsed = reqwest::Url::parse(trimmed)
         .map_err(|e| Error::Configuration(format!("base URL `{url}` is not a URL: {e}")))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(Error::Configuration(format!(
+            "base URL `{url}` must not hold a user name or password: the API key authenticates \
+             (give it as the key), and credentials in a URL would be sent instead of it"
+        )));
+    }
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(Error::Configuration(format!(
             "base URL `{url}` must be an http(s) URL such as {GLOBAL_BASE_URL}"
@@ -541,9 +630,37 @@ fn normalize_base_url(url: &str) -> Result<String, Error> {
     Ok(trimmed.to_owned())
 }
 
+/// `url` with anything between its scheme and an `@` in its authority replaced by `***`, so that
+/// a message quoting it never shows a password.
+fn without_user_info(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***{}", &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base_urls_with_user_info_are_refused_without_showing_it() {
+        for url in [
+            "http://user:hunter2@127.0.0.1:1",
+            "https://hunter2@api.moonshot.ai/v1",
+            "http://user:hunter2@[::1",
+        ] {
+            let Err(Error::Configuration(message)) = normalize_base_url(url) else {
+                panic!("{url} accepted");
+            };
+            assert!(!message.contains("hunter2"), "{message}");
+            assert!(message.contains("***@"), "{message}");
+        }
+    }
 
     #[test]
     fn base_urls_are_normalized() {
