@@ -125,22 +125,44 @@ impl Signal {
             Self::Terminate => 128 + 15,
         }
     }
+}
 
-    /// Waits for Ctrl-C or SIGTERM; never resolves when they cannot be listened for.
-    async fn received() -> Self {
+/// Ctrl-C and SIGTERM, listened for from the moment this is made: a signal arriving before the
+/// first wait is not missed (and does not kill the command with its default action).
+struct Interrupts {
+    #[cfg(unix)]
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Interrupts {
+    fn listen() -> Self {
         #[cfg(unix)]
-        let terminate = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut signal) => signal.recv().await,
-                Err(_) => std::future::pending().await,
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self {
+                streams: signal(SignalKind::interrupt())
+                    .and_then(|interrupt| Ok((interrupt, signal(SignalKind::terminate())?)))
+                    .ok(),
             }
-        };
-        #[cfg(not(unix))]
-        let terminate = std::future::pending::<Option<()>>();
-        tokio::select! {
-            Ok(()) = tokio::signal::ctrl_c() => Self::Interrupt,
-            _ = terminate => Self::Terminate,
         }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    /// Waits for a signal; never resolves when they cannot be listened for.
+    async fn received(&mut self) -> Signal {
+        #[cfg(unix)]
+        if let Some((interrupt, terminate)) = &mut self.streams {
+            return tokio::select! {
+                _ = interrupt.recv() => Signal::Interrupt,
+                _ = terminate.recv() => Signal::Terminate,
+            };
+        }
+        #[cfg(not(unix))]
+        if tokio::signal::ctrl_c().await.is_ok() {
+            return Signal::Interrupt;
+        }
+        std::future::pending().await
     }
 }
 
@@ -310,6 +332,7 @@ fn print(text: &str) -> Result<(), Failure> {
 /// Streams the content to `path` as [`output`] describes: whole or not at all, even when Ctrl-C
 /// or SIGTERM stops it.
 async fn write_to_file(client: &Client, id: &str, path: &Path) -> Result<(), Failure> {
+    let mut interrupts = Interrupts::listen();
     let destination = Destination::resolve(path).map_err(Failure::Local)?;
     let shown = destination.shown();
     let mut download = destination.start().map_err(Failure::Local)?;
@@ -331,7 +354,7 @@ async fn write_to_file(client: &Client, id: &str, path: &Path) -> Result<(), Fai
     let files = client.files();
     let written = tokio::select! {
         written = files.content_to_writer(id, &mut writer) => written,
-        signal = Signal::received() => {
+        signal = interrupts.received() => {
             progress.finish_and_clear();
             return Err(Failure::Interrupted(signal));
         }

@@ -166,7 +166,7 @@ async fn output_writes_through_a_fifo_and_follows_a_symlink() {
     let out = download(&server, &fifo).await;
 
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(reader.join().expect("reader"), expected);
+    // Checked first: had the FIFO been replaced, its reader would wait for a writer forever.
     let kind = std::fs::symlink_metadata(&fifo)
         .expect("still there")
         .file_type();
@@ -174,6 +174,7 @@ async fn output_writes_through_a_fifo_and_follows_a_symlink() {
         std::os::unix::fs::FileTypeExt::is_fifo(&kind),
         "the FIFO was replaced"
     );
+    assert_eq!(reader.join().expect("reader"), expected);
 
     let target = dir.path().join("target.txt");
     std::fs::write(&target, "old").expect("write");
