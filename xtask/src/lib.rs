@@ -19,5 +19,6 @@ pub mod overlay;
 pub mod pipeline;
 pub mod pointer;
 pub mod sources;
+pub mod workspace;
 
 pub use error::Error;
