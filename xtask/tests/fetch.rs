@@ -419,7 +419,6 @@ fn retry_after_is_waited_for_up_to_a_minute() {
     );
     assert_eq!(server.hits(RETRIEVE), 2);
 
-    let (root, _, mut routes) = setup();
     // The second wait is too long for a `Duration`: too long, not "no wait asked".
     for (asked, said) in [
         ("3600", "retry after 3600 s"),

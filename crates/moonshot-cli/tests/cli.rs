@@ -457,7 +457,7 @@ async fn usage_errors_exit_2() {
         (tiny, "'--timeout <DURATION>': `1e-9` is not a duration"),
         (negative, "'--timeout <DURATION>': `-1` is not a duration"),
         (
-            &huge,
+            huge,
             "'--timeout <DURATION>': `100000000000000000000` is not a duration",
         ),
         (
