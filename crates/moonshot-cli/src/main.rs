@@ -220,7 +220,10 @@ async fn main() -> ExitCode {
             ExitCode::from(2)
         }
         Err(Failure::Interrupted(signal)) => {
-            eprintln!("interrupted by {}: nothing was written", signal.name());
+            eprintln!(
+                "interrupted by {}: the download stopped, and no partial file was left",
+                signal.name()
+            );
             ExitCode::from(signal.exit_code())
         }
     }
