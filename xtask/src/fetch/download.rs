@@ -1,7 +1,10 @@
 //! Downloads one page or index, with a timeout and retries.
 
+use std::cell::Cell;
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
+
+use backon::Retryable as _;
 
 /// The longest `Retry-After` a fetch waits for; a server asking for more fails the page.
 pub(super) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
@@ -21,53 +24,58 @@ struct Failure {
     retry_after: Option<Duration>,
 }
 
+impl Failure {
+    /// What went wrong, with the attempts made and, when the server asked for a longer wait than
+    /// is waited for while retries were left, that.
+    fn explained(self, attempts: u32, retries: u32) -> String {
+        let mut notes = Vec::new();
+        if let Some(asked) = self
+            .retry_after
+            .filter(|asked| self.retryable && *asked > MAX_RETRY_AFTER && attempts <= retries)
+        {
+            let asked = match asked {
+                Duration::MAX => "longer than can be waited".to_owned(),
+                asked => format!("after {} s", asked.as_secs()),
+            };
+            notes.push(format!(
+                "the server asked to retry {asked}, more than the {} s this command waits",
+                MAX_RETRY_AFTER.as_secs()
+            ));
+        }
+        if attempts > 1 {
+            notes.push(format!("after {attempts} attempts"));
+        }
+        if notes.is_empty() {
+            self.detail
+        } else {
+            format!("{} ({})", self.detail, notes.join(", "))
+        }
+    }
+}
+
 impl Downloader {
     /// The text at `url`, after up to `retries` extra attempts on failures worth retrying.
     ///
     /// # Errors
     /// What went wrong with the last attempt, and how many were made.
     pub(super) async fn get(&self, url: &str) -> Result<String, String> {
-        let mut attempt = 0;
-        loop {
-            let failure = match self.get_once(url).await {
-                Ok(text) => return Ok(text),
-                Err(failure) => failure,
-            };
-            if failure.retryable && attempt < self.retries {
-                // The server's Retry-After, or 0.5 s, 1 s, 2 s... up to 8 s, as HTTP clients
-                // commonly pause.
-                let pause = match failure.retry_after {
-                    Some(asked) if asked > MAX_RETRY_AFTER => {
-                        let attempts = match attempt {
-                            0 => String::new(),
-                            n => format!(", after {} attempts", n + 1),
-                        };
-                        let asked = match asked {
-                            Duration::MAX => "longer than can be waited".to_owned(),
-                            asked => format!("after {} s", asked.as_secs()),
-                        };
-                        return Err(format!(
-                            "{} (the server asked to retry {asked}, more than the {} s this \
-                             command waits{attempts})",
-                            failure.detail,
-                            MAX_RETRY_AFTER.as_secs()
-                        ));
-                    }
-                    Some(asked) => asked,
-                    None => Duration::from_millis(500 << attempt.min(4)),
-                };
-                tokio::time::sleep(pause).await;
-                attempt += 1;
-            } else if attempt > 0 {
-                return Err(format!(
-                    "{} (after {} attempts)",
-                    failure.detail,
-                    attempt + 1
-                ));
-            } else {
-                return Err(failure.detail);
-            }
-        }
+        let attempts = Cell::new(0_u32);
+        // 0.5 s, 1 s, 2 s... up to 8 s, as HTTP clients commonly pause, unless the server asks.
+        let pauses = (0..self.retries).map(|n| Duration::from_millis(500 << n.min(4)));
+        (|| {
+            attempts.set(attempts.get() + 1);
+            self.get_once(url)
+        })
+        .retry(pauses)
+        .sleep(tokio::time::sleep)
+        .when(|failure: &Failure| failure.retryable)
+        .adjust(|failure, pause| match failure.retry_after {
+            Some(asked) if asked > MAX_RETRY_AFTER => None,
+            Some(asked) => pause.map(|_| asked),
+            None => pause,
+        })
+        .await
+        .map_err(|failure| failure.explained(attempts.get(), self.retries))
     }
 
     /// One attempt: the text, or what went wrong.
