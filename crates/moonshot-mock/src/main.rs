@@ -128,12 +128,19 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     let server = builder.start().await?;
 
+    // Listened for before the URL is printed: whoever reads it may stop the server at once, and
+    // a Ctrl-C before the listener exists would kill the process instead of stopping it.
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     println!("{}", server.base_url());
     eprintln!(
         "moonshot-mock: serving {} on {}; Ctrl-C stops",
         server.file_ids().join(", "),
         server.base_url()
     );
+    #[cfg(unix)]
+    interrupt.recv().await;
+    #[cfg(not(unix))]
     tokio::signal::ctrl_c().await?;
     eprintln!(
         "moonshot-mock: stopping after {} requests",
