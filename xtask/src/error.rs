@@ -62,6 +62,18 @@ pub enum Error {
         /// The header as written.
         header: String,
     },
+    /// An OpenAPI fence never closes: the page was cut short, or its closing fence is shorter
+    /// than its opening one.
+    #[error(
+        "{page}:{line}: the OpenAPI fence opened here never closes: the page looks cut short; \
+         fetch it again, or close the block with a line of four backticks"
+    )]
+    UnclosedFence {
+        /// The page.
+        page: String,
+        /// The line of the opening fence.
+        line: usize,
+    },
     /// The OpenAPI block is not valid YAML.
     #[error("{page}:{line}:{column}: invalid YAML in the OpenAPI block: {message}")]
     Yaml {
@@ -74,8 +86,8 @@ pub enum Error {
         /// What the YAML parser said.
         message: String,
     },
-    /// The OpenAPI block is YAML but not an OpenAPI document.
-    #[error("{page}: the OpenAPI block is not an OpenAPI document: {detail}")]
+    /// A page's OpenAPI block, or a document file, is YAML but not an OpenAPI document.
+    #[error("{page}: not an OpenAPI document: {detail}")]
     NotADocument {
         /// The page.
         page: String,
@@ -171,6 +183,19 @@ pub enum Error {
         index: usize,
         /// The action's JSONPath target.
         target: String,
+    },
+    /// A local `$ref` points at nothing in its document.
+    #[error(
+        "{document}: {pointer} is `{reference}`, which points at nothing in the document: \
+         define it, or correct the reference"
+    )]
+    DanglingReference {
+        /// The document (a file, or the page directory it was built from).
+        document: String,
+        /// The JSON pointer of the `$ref`.
+        pointer: String,
+        /// The reference as written.
+        reference: String,
     },
     /// The merged document is not one progenitor's OpenAPI parser accepts.
     #[error("the merged document is not valid OpenAPI 3.0: {detail}")]

@@ -25,8 +25,8 @@ pub struct OpenApiBlock {
 /// Returns the page's one OpenAPI block.
 ///
 /// # Errors
-/// [`Error::NoOpenApiBlock`], [`Error::SeveralOpenApiBlocks`] or [`Error::BadFenceHeader`],
-/// each naming `page`.
+/// [`Error::NoOpenApiBlock`], [`Error::SeveralOpenApiBlocks`], [`Error::BadFenceHeader`] or
+/// [`Error::UnclosedFence`] (a page cut short), each naming `page`.
 pub fn extract_block(page: &str, text: &str) -> Result<OpenApiBlock, Error> {
     let line_of = |offset: usize| text[..offset].bytes().filter(|b| *b == b'\n').count() + 1;
     let mut blocks = Vec::new();
@@ -36,6 +36,12 @@ pub fn extract_block(page: &str, text: &str) -> Result<OpenApiBlock, Error> {
             Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
                 let fence = text[range.start..].trim_start_matches([' ', '\t']);
                 if fence.starts_with("````") && info.split_whitespace().next() == Some("yaml") {
+                    if !is_closed(&text[range.clone()]) {
+                        return Err(Error::UnclosedFence {
+                            page: page.to_owned(),
+                            line: line_of(range.start),
+                        });
+                    }
                     current = Some((info.to_string(), line_of(range.start), String::new()));
                 }
             }
@@ -84,6 +90,20 @@ pub fn extract_block(page: &str, text: &str) -> Result<OpenApiBlock, Error> {
         path: path.to_owned(),
         yaml,
         first_line: fence_line + 1,
+    })
+}
+
+/// Whether a fenced block, from its opening fence to where the Markdown parser ended it, ends
+/// with a closing fence: a line of at least as many backticks as open it, and nothing else.
+/// Markdown ends an unclosed fence with the document, so a page cut short would otherwise pass.
+fn is_closed(block: &str) -> bool {
+    let block = block.trim_start_matches([' ', '\t']);
+    let opening = block.bytes().take_while(|b| *b == b'`').count();
+    let mut lines = block.trim_end().lines();
+    lines.next();
+    lines.next_back().is_some_and(|last| {
+        let last = last.trim();
+        last.len() >= opening && last.bytes().all(|b| b == b'`')
     })
 }
 
@@ -153,14 +173,26 @@ impl std::fmt::Display for YamlProblem {
 /// # Errors
 /// A [`YamlProblem`] with the line and column of a syntax error.
 pub fn yaml_text_to_json(text: &str) -> Result<Value, YamlProblem> {
-    let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| {
-        let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-        YamlProblem::Syntax {
-            line,
-            column,
-            message: e.to_string(),
+    let yaml: serde_yaml_ng::Value = match serde_yaml_ng::from_str(text) {
+        Ok(yaml) => yaml,
+        // Text that opens as JSON is told what JSON's reader says: the YAML reader takes
+        // trailing garbage after a JSON object for a second document.
+        Err(_) if text.trim_start().starts_with(['{', '[']) => {
+            return serde_json::from_str(text).map_err(|e| YamlProblem::Syntax {
+                line: e.line(),
+                column: e.column(),
+                message: format!("invalid JSON: {e}"),
+            });
         }
-    })?;
+        Err(e) => {
+            let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+            return Err(YamlProblem::Syntax {
+                line,
+                column,
+                message: e.to_string(),
+            });
+        }
+    };
     yaml_to_json(yaml).map_err(YamlProblem::NoJsonForm)
 }
 
@@ -223,6 +255,24 @@ mod tests {
     }
 
     #[test]
+    fn a_fence_that_never_closes_is_a_page_cut_short() {
+        for cut in [
+            "````yaml GET /x\nopenapi: 3.1.0\npaths: {}\n",
+            "````yaml GET /x\nopenapi: 3.1.0\n```\n",
+            "intro\n\n````yaml GET /x\n",
+        ] {
+            match extract_block("p.md", cut) {
+                Err(error @ Error::UnclosedFence { .. }) => {
+                    assert!(error.to_string().starts_with("p.md:"), "{error}");
+                }
+                other => panic!("{cut:?}: {other:?}"),
+            }
+        }
+        let closed = "````yaml GET /x\nopenapi: 3.1.0\n`````\r\n";
+        assert!(extract_block("p.md", closed).is_ok());
+    }
+
+    #[test]
     fn a_three_backtick_yaml_fence_is_a_code_sample() {
         let text = "```yaml GET /v1/files\nopenapi: 3.1.0\n```\n";
         assert!(matches!(
@@ -240,6 +290,21 @@ mod tests {
             Error::Yaml { line, .. } => assert!(line >= 5, "line {line}"),
             other => panic!("unexpected {other}"),
         }
+    }
+
+    #[test]
+    fn json_with_trailing_garbage_is_called_invalid_json() {
+        let problem = yaml_text_to_json("{\"openapi\": \"3.0.3\"} trailing").expect_err("garbage");
+        let message = problem.to_string();
+        assert!(
+            message.contains("invalid JSON: trailing characters"),
+            "{message}"
+        );
+        assert!(!message.contains("more than one document"), "{message}");
+        assert_eq!(
+            yaml_text_to_json("{openapi: 3.0.3}").expect("YAML flow style")["openapi"],
+            "3.0.3"
+        );
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub fn run(root: &Path, check: bool) -> Result<Outcome, Error> {
 /// temporary file in the same directory renamed over the target, so a reader never sees half a
 /// file and a failure leaves the old one).
 ///
+/// Line endings are normalised before comparing: a checkout with CRLF line endings holds the
+/// same document, and is left as it is.
+///
 /// # Errors
 /// [`Error::Read`] when the existing file cannot be read, [`Error::Write`] when the new one
 /// cannot be written.
@@ -62,6 +65,7 @@ pub fn ensure_file_contents(
             });
         }
     };
+    let current = current.map(|text| text.replace("\r\n", "\n"));
     if current.as_deref() == Some(contents) {
         return Ok(Outcome::Unchanged);
     }
@@ -144,6 +148,25 @@ mod tests {
             .permissions()
             .mode()
             & 0o777
+    }
+
+    #[test]
+    fn a_file_with_crlf_line_endings_is_up_to_date_and_left_as_it_is() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let crlf = "openapi: 3.0.3\r\ninfo:\r\n  title: x\r\n";
+        std::fs::write(dir.path().join("doc.yaml"), crlf).expect("write");
+        let contents = crlf.replace("\r\n", "\n");
+
+        for check in [true, false] {
+            let outcome = ensure_file_contents(dir.path(), "doc.yaml", &contents, check);
+            assert_eq!(
+                outcome.expect("compared"),
+                Outcome::Unchanged,
+                "check: {check}"
+            );
+        }
+        let after = std::fs::read_to_string(dir.path().join("doc.yaml")).expect("read");
+        assert_eq!(after, crlf);
     }
 
     #[test]

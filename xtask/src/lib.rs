@@ -23,5 +23,6 @@ pub mod pipeline;
 pub mod pointer;
 pub mod request_defaults;
 pub mod sources;
+pub mod workspace;
 
 pub use error::Error;

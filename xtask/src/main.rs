@@ -8,12 +8,13 @@ use xtask::diff::{Change, DiffArgs, OutputArgs, fails, render};
 use xtask::fetch::FetchArgs;
 use xtask::generate::{Outcome, run};
 use xtask::pipeline::MERGED_FILE;
+use xtask::workspace::find_root;
 
 /// Maintainers' commands for the Moonshot client workspace.
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", version, about)]
 struct Cli {
-    /// The workspace root (defaults to the one this command was built in).
+    /// The workspace root (defaults to the nearest one at or above the current directory).
     #[arg(long, global = true, value_name = "DIR")]
     root: Option<PathBuf>,
     #[command(subcommand)]
@@ -56,12 +57,19 @@ fn conclude(changes: &[Change], output: &OutputArgs) -> ExitCode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let root = cli.root.unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .map(PathBuf::from)
-            .unwrap_or_default()
-    });
+    let found = match cli.root {
+        Some(root) => Ok(root),
+        None => std::env::current_dir()
+            .map_err(|e| format!("cannot read the current directory: {e}: pass --root DIR"))
+            .and_then(|dir| find_root(&dir)),
+    };
+    let root = match found {
+        Ok(root) => root,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
     match cli.command {
         Command::Gen { check } => match run(&root, check) {
             Ok(Outcome::Unchanged) => {

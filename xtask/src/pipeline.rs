@@ -154,7 +154,13 @@ pub fn read_pages(root: &Path, dir: &Path) -> Result<Vec<Page>, Error> {
             source,
         })?;
         let path = entry.path();
-        if path.extension().is_some_and(|e| e == "md") && path.is_file() {
+        let kind = entry.file_type().map_err(|source| Error::Read {
+            path: shown(&path),
+            source,
+        })?;
+        // A link that leads nowhere (dangling, or a loop) is kept, so that reading it fails.
+        let page = kind.is_file() || (kind.is_symlink() && !path.is_dir());
+        if path.extension().is_some_and(|e| e == "md") && page {
             paths.push(path);
         }
     }

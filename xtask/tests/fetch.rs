@@ -33,8 +33,8 @@ struct Reply {
     delay: Duration,
     /// Announce more bytes than are sent, then close.
     cut_short: bool,
-    /// A `Retry-After` header, in seconds.
-    retry_after: Option<u64>,
+    /// A `Retry-After` header's value.
+    retry_after: Option<&'static str>,
 }
 
 fn ok(body: impl Into<Vec<u8>>) -> Reply {
@@ -410,11 +410,7 @@ fn retry_after_is_waited_for_up_to_a_minute() {
     let (root, _, mut routes) = setup();
     let vendored = std::fs::read(root.path().join("openapi/upstream/files-retrieve.md"))
         .expect("vendored page");
-    let busy = |seconds| Reply {
-        retry_after: Some(seconds),
-        ..status(429)
-    };
-    routes.insert(RETRIEVE.to_owned(), vec![busy(2), ok(vendored)]);
+    routes.insert(RETRIEVE.to_owned(), vec![busy("2"), ok(vendored)]);
     let server = Server::start(routes);
 
     let started = Instant::now();
@@ -428,27 +424,90 @@ fn retry_after_is_waited_for_up_to_a_minute() {
     );
     assert_eq!(server.hits(RETRIEVE), 2);
 
+    // The second wait is too long for a `Duration`: too long, not "no wait asked".
+    for (asked, said) in [
+        ("3600", "retry after 3600 s"),
+        ("99999999999999999999999", "retry longer than can be waited"),
+    ] {
+        let (root, _, mut routes) = setup();
+        routes.insert(RETRIEVE.to_owned(), vec![busy(asked)]);
+        let server = Server::start(routes);
+        let before = snapshot(root.path());
+        let started = Instant::now();
+
+        let error = run(root.path(), &args(&server, Duration::from_secs(10), 2))
+            .expect_err("an hour is not waited for");
+
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{asked}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(server.hits(RETRIEVE), 1, "{asked}");
+        assert_nothing_written(root.path(), &before, &error, &["HTTP 429", said]);
+    }
+}
+
+/// A 429 asking to retry after `seconds`.
+fn busy(seconds: &'static str) -> Reply {
+    Reply {
+        retry_after: Some(seconds),
+        ..status(429)
+    }
+}
+
+#[test]
+fn a_page_cut_short_before_its_closing_fence_writes_nothing() {
     let (root, _, mut routes) = setup();
-    routes.insert(RETRIEVE.to_owned(), vec![busy(3600)]);
+    routes.insert(CONTENT.to_owned(), vec![ok(content_reworded(root.path()))]);
+    let page = std::fs::read_to_string(root.path().join("openapi/upstream/files-retrieve.md"))
+        .expect("page");
+    let cut = &page[..page.rfind("\n````").expect("a closing fence")];
+    routes.insert(RETRIEVE.to_owned(), vec![ok(cut)]);
     let server = Server::start(routes);
     let before = snapshot(root.path());
-    let started = Instant::now();
 
-    let error = run(root.path(), &args(&server, Duration::from_secs(10), 2))
-        .expect_err("an hour is not waited for");
+    let error = run(root.path(), &args(&server, Duration::from_secs(10), 0)).expect_err("cut");
 
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
-    assert_eq!(server.hits(RETRIEVE), 1);
     assert_nothing_written(
         root.path(),
         &before,
         &error,
-        &["HTTP 429", "retry after 3600 s"],
+        &["openapi/upstream/files-retrieve.md", "never closes"],
     );
+}
+
+#[test]
+fn a_file_or_url_listed_twice_is_refused_before_any_request() {
+    let (root, sources, routes) = setup();
+    let server = Server::start(routes);
+    let listed = &sources.pages[0];
+    let path = root.path().join(PAGES_FILE);
+    let original = std::fs::read_to_string(&path).expect("pages.toml");
+    for (key, file, url) in [
+        (
+            "file",
+            listed.file.as_str(),
+            "https://platform.kimi.ai/docs/api/other.md",
+        ),
+        ("url", "other.md", listed.url.as_str()),
+    ] {
+        let entry = format!("\n[[page]]\nfile = \"{file}\"\nurl = \"{url}\"\n");
+        std::fs::write(&path, format!("{original}{entry}")).expect("write");
+        let before = snapshot(root.path());
+
+        let error =
+            run(root.path(), &args(&server, Duration::from_secs(10), 0)).expect_err("listed twice");
+
+        let message = error.to_string();
+        assert!(
+            message.starts_with(&format!("{PAGES_FILE}: `{key} = ")),
+            "{message}"
+        );
+        assert!(message.contains("listed twice"), "{message}");
+        assert_eq!(snapshot(root.path()), before);
+    }
+    assert_eq!(server.hits(RETRIEVE) + server.hits(CONTENT), 0);
 }
 
 #[test]
@@ -500,4 +559,25 @@ fn the_command_reports_pages_and_exits_like_diff() {
     let out = xtask(root.path(), &["fetch", "--base-url", "ftp://example"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: --base-url"));
+}
+
+#[test]
+fn bad_durations_and_counts_name_the_option_and_never_panic() {
+    let root = copy_of_openapi();
+    for (option, value) in [
+        ("--timeout", "100000000000000000000"),
+        ("--timeout", "0"),
+        ("--timeout", "-1"),
+        ("--retries", "-1"),
+    ] {
+        let out = xtask(root.path(), &["fetch", option, value]);
+
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{option} {value}: {stderr}");
+        assert!(
+            stderr.contains(&format!("'{value}' for '{option}")),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
 }

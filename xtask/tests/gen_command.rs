@@ -62,7 +62,7 @@ type Corruption = Box<dyn Fn(&str) -> String>;
 #[test]
 fn bad_inputs_fail_naming_the_file_and_leave_the_document_as_it_was() {
     let retrieve = "openapi/upstream/files-retrieve.md";
-    let cases: [(&str, &str, Corruption); 7] = [
+    let cases: [(&str, &str, Corruption); 8] = [
         (
             retrieve,
             "no OpenAPI block",
@@ -95,6 +95,11 @@ fn bad_inputs_fail_naming_the_file_and_leave_the_document_as_it_was() {
             retrieve,
             "the fence header says `GET /v1/files`",
             Box::new(|t| t.replace("````yaml GET /v1/files/{file_id}", "````yaml GET /v1/files")),
+        ),
+        (
+            retrieve,
+            "never closes",
+            Box::new(|t| t[..t.rfind("\n````").expect("a closing fence")].to_owned()),
         ),
         (
             "openapi/overlay.yaml",
@@ -158,4 +163,86 @@ fn a_conflicting_component_names_both_pages() {
         "{stderr}"
     );
     assert_eq!(merged(dir.path()), before);
+}
+
+/// A page that is a symbolic link to nothing, or to itself, is an error, not a page less.
+#[cfg(unix)]
+#[test]
+fn an_unreadable_page_link_is_an_error() {
+    for (name, target) in [("dangling.md", "nowhere.md"), ("loop.md", "loop.md")] {
+        let dir = copy_of_openapi();
+        let before = merged(dir.path());
+        std::os::unix::fs::symlink(target, dir.path().join("openapi/upstream").join(name))
+            .expect("symlink");
+
+        let out = xtask(dir.path(), &["gen", "--check"]);
+
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(
+            stderr.contains(&format!("openapi/upstream/{name}: cannot read")),
+            "{name}: {stderr}"
+        );
+        assert_eq!(merged(dir.path()), before);
+    }
+}
+
+/// Without `--root`, the workspace is the one around the current directory, not the one the
+/// command was built in.
+#[test]
+fn the_workspace_is_found_from_the_current_directory() {
+    let dir = copy_of_openapi();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[workspace]\nmembers = [\"xtask\"]\n",
+    )
+    .expect("write");
+    let path = dir.path().join("openapi/openapi.yaml");
+    let stale = String::from_utf8(merged(dir.path()))
+        .expect("utf-8")
+        .replace("File size in bytes", "Size");
+    std::fs::write(&path, &stale).expect("write");
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["gen", "--check"])
+        .current_dir(dir.path().join("openapi/upstream"))
+        .output()
+        .expect("runs");
+
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("-          description: Size"));
+
+    let nowhere = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["gen", "--check"])
+        .current_dir(nowhere.path())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pass --root DIR"));
+}
+
+/// A checkout with CRLF line endings holds the same document.
+#[test]
+fn check_accepts_a_document_with_crlf_line_endings() {
+    let dir = copy_of_openapi();
+    let path = dir.path().join("openapi/openapi.yaml");
+    let crlf = String::from_utf8(merged(dir.path()))
+        .expect("utf-8")
+        .replace('\n', "\r\n");
+    std::fs::write(&path, &crlf).expect("write");
+
+    let out = xtask(dir.path(), &["gen", "--check"]);
+
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), crlf);
 }

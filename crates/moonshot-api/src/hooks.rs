@@ -5,19 +5,25 @@
 //! adds the call's headers (authentication, user agent), sets the call's timeout, and records the
 //! status and request id of the response (and its headers, for an error status), so a caller can
 //! report them even when the generated code drops them (a body that fails to decode). It also drops progenitor's `api-version` header, which
-//! Moonshot's API does not define.
+//! Moonshot's API does not define, and, for every call, cuts the body of an error response
+//! (4xx or 5xx) at [`ERROR_BODY_LIMIT`]: the generated code reads error bodies whole, and a server
+//! could otherwise make it hold any amount in memory.
 
 use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Duration;
 
-use progenitor_client::{ClientHooks, Error, OperationInfo};
+use futures::StreamExt as _;
+use progenitor_client::{ClientHooks, ClientInfo as _, Error, OperationInfo};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 /// The header progenitor adds to every request, which Moonshot's API does not define.
 const API_VERSION: HeaderName = HeaderName::from_static("api-version");
 /// The header that carries Moonshot's id for a request, which support asks for.
 const REQUEST_ID: HeaderName = HeaderName::from_static("msh-request-id");
+/// The most of an error response's body that is read. Moonshot's error bodies are a few hundred
+/// bytes; a cut one fails to decode, and is reported by its start.
+pub const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 tokio::task_local! {
     static CALL: CallState;
@@ -130,7 +136,7 @@ impl crate::Client {
     ) -> Result<reqwest::Response, Error<crate::types::ErrorResponse>> {
         let info = OperationInfo { operation_id };
         self.pre(&mut request, &info).await?;
-        let result = self.client.execute(request).await;
+        let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
         let response = result.map_err(Error::CommunicationError)?;
         if response.status().is_success() {
@@ -152,11 +158,26 @@ impl ClientHooks<()> for crate::Client {
             for (name, value) in state.context.headers.iter() {
                 request.headers_mut().insert(name, value.clone());
             }
-            if let Some(timeout) = state.context.timeout {
+            // A request that set its own timeout (a stream, which may last) keeps it.
+            if let (Some(timeout), None) = (state.context.timeout, request.timeout()) {
                 *request.timeout_mut() = Some(timeout);
             }
         });
         Ok(())
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let response = self.client().execute(request).await?;
+        let status = response.status();
+        if status.is_client_error() || status.is_server_error() {
+            Ok(capped(response, ERROR_BODY_LIMIT))
+        } else {
+            Ok(response)
+        }
     }
 
     async fn post<E>(
@@ -170,4 +191,29 @@ impl ClientHooks<()> for crate::Client {
         }
         Ok(())
     }
+}
+
+/// `response` with a body that ends after `limit` bytes; its status, version and headers are
+/// kept, but for a `Content-Length` that no longer holds.
+fn capped(response: reqwest::Response, limit: usize) -> reqwest::Response {
+    let (status, version) = (response.status(), response.version());
+    let mut headers = response.headers().clone();
+    headers.remove(reqwest::header::CONTENT_LENGTH);
+    let body = response.bytes_stream().scan(limit, |left, chunk| {
+        let next = match chunk {
+            Ok(mut bytes) if *left > 0 => {
+                bytes.truncate(*left);
+                *left -= bytes.len();
+                Some(Ok(bytes))
+            }
+            Ok(_) => None,
+            Err(error) => Some(Err(error)),
+        };
+        std::future::ready(next)
+    });
+    let mut cut = http::Response::new(reqwest::Body::wrap_stream(body));
+    *cut.status_mut() = status;
+    *cut.version_mut() = version;
+    *cut.headers_mut() = headers;
+    reqwest::Response::from(cut)
 }

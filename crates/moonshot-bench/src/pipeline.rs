@@ -4,8 +4,10 @@
 //! Everything runs in a copy of the workspace kept under the target directory, so the real
 //! `openapi/openapi.yaml` is never touched, whatever happens mid-run. The copy keeps its path
 //! between runs and is only rewritten where files differ, so cargo's fingerprints stay valid and
-//! only the first run pays for a full build. The copy builds into the same target directory as
-//! this binary, sharing its compiled dependencies.
+//! only the first run pays for a full build. The copy builds into a target directory of its own:
+//! cargo gives a path package the same artifact in any copy of a workspace built into one target
+//! directory, so a shared one would let the copy's build stand in for the checkout's (an `xtask`
+//! built from the copy, run in the checkout).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -17,6 +19,8 @@ use crate::{BenchError, Settings};
 
 /// The copy's directory name under the target directory.
 const COPY_DIR: &str = "moonshot-bench-workspace";
+/// The copy's own target directory, beside it (inside, syncing would remove it).
+const COPY_TARGET_DIR: &str = "moonshot-bench-target";
 /// The merged document, relative to the workspace root.
 const SPEC: &str = "openapi/openapi.yaml";
 
@@ -33,7 +37,7 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
     let cargo = Cargo {
         program: std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")),
         workspace: copy.clone(),
-        target_dir,
+        target_dir: target_dir.join(COPY_TARGET_DIR),
     };
 
     eprintln!("pipeline: warming up (the first run builds the copy's crates in the dev profile)");
@@ -244,6 +248,17 @@ mod tests {
         ));
         assert!(with_new_property("openapi: 3.0.3\n", 0).is_err());
         assert!(with_comment(spec, 1).ends_with("# moonshot-bench: spec change 1\n"));
+    }
+
+    #[test]
+    fn the_copy_builds_apart_from_the_checkout_and_keeps_its_build() {
+        let target = Path::new("/checkout/target");
+        let (copy, copy_target) = (target.join(COPY_DIR), target.join(COPY_TARGET_DIR));
+        assert_ne!(copy_target, target);
+        assert!(
+            !copy_target.starts_with(&copy),
+            "syncing the copy would remove it"
+        );
     }
 
     #[test]

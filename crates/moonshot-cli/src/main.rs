@@ -1,6 +1,8 @@
 //! `moonshot`: a file's metadata and extracted content from Moonshot's Files API, on the command
 //! line. With `--mock`, everything runs offline against a local server with demo files.
 
+mod output;
+
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -8,10 +10,13 @@ use std::process::ExitCode;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use moonshot::{Client, Error, RetryPolicy};
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
+
+use crate::output::Destination;
 
 /// Read files from Moonshot AI's (Kimi's) Files API.
 ///
@@ -23,15 +28,23 @@ struct Cli {
     #[arg(long, env = "MOONSHOT_API_KEY", hide_env_values = true, global = true)]
     api_key: Option<String>,
     /// The API endpoint, e.g. https://api.moonshot.cn for China [default: https://api.moonshot.ai].
-    #[arg(long, env = "MOONSHOT_BASE_URL", global = true)]
+    /// Blank means the default; user:password@ in it is refused (the key authenticates).
+    #[arg(long, env = "MOONSHOT_BASE_URL", hide_env_values = true, global = true)]
     base_url: Option<String>,
-    /// Seconds allowed for each attempt, body included.
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, global = true)]
+    /// Time allowed for each attempt, body included: seconds (2, 0.5) or 500ms, 30s, 2m.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_parser = moonshot_duration::parse_timeout,
+        allow_negative_numbers = true,
+        global = true
+    )]
     timeout: Option<Duration>,
     /// Extra attempts after a retryable failure.
-    #[arg(long, value_name = "N", global = true)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, global = true)]
     max_retries: Option<u32>,
-    /// Run against a built-in local server with demo files: no key, no network.
+    /// Run against a built-in local server with demo files: no key, no network (conflicts with
+    /// --base-url and --api-key; their environment variables are ignored).
     #[arg(long, global = true)]
     mock: bool,
     /// Log each request to stderr (-vv for more); the API key is never logged.
@@ -73,14 +86,6 @@ enum FilesCommand {
     },
 }
 
-fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let seconds: f64 = text
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
-    Duration::try_from_secs_f64(seconds)
-        .map_err(|_| format!("`{text}` is not a usable number of seconds"))
-}
-
 /// Why the command failed, and the exit code that says so.
 enum Failure {
     /// The API or the connection failed: exit 1.
@@ -92,6 +97,73 @@ enum Failure {
     /// Whoever read standard output stopped reading (`moonshot ... | head`): nothing is wrong,
     /// and nothing more is said; exit 0.
     OutputClosed,
+    /// Ctrl-C or SIGTERM stopped a download, whose partial file was removed: exit 128 plus the
+    /// signal's number, as a shell reports it.
+    Interrupted(Signal),
+}
+
+/// A signal that stops a download.
+#[derive(Debug, Clone, Copy)]
+enum Signal {
+    /// Ctrl-C.
+    Interrupt,
+    /// `kill`'s default.
+    Terminate,
+}
+
+impl Signal {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Interrupt => "SIGINT",
+            Self::Terminate => "SIGTERM",
+        }
+    }
+
+    fn exit_code(self) -> u8 {
+        match self {
+            Self::Interrupt => 128 + 2,
+            Self::Terminate => 128 + 15,
+        }
+    }
+}
+
+/// Ctrl-C and SIGTERM, listened for from the moment this is made: a signal arriving before the
+/// first wait is not missed (and does not kill the command with its default action).
+struct Interrupts {
+    #[cfg(unix)]
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Interrupts {
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self {
+                streams: signal(SignalKind::interrupt())
+                    .and_then(|interrupt| Ok((interrupt, signal(SignalKind::terminate())?)))
+                    .ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    /// Waits for a signal; never resolves when they cannot be listened for.
+    async fn received(&mut self) -> Signal {
+        #[cfg(unix)]
+        if let Some((interrupt, terminate)) = &mut self.streams {
+            return tokio::select! {
+                _ = interrupt.recv() => Signal::Interrupt,
+                _ = terminate.recv() => Signal::Terminate,
+            };
+        }
+        #[cfg(not(unix))]
+        if tokio::signal::ctrl_c().await.is_ok() {
+            return Signal::Interrupt;
+        }
+        std::future::pending().await
+    }
 }
 
 /// A failure to write to standard output: the reader going away is [`Failure::OutputClosed`].
@@ -114,7 +186,24 @@ impl From<Error> for Failure {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if cli.mock {
+        // Checked here, not by clap: a key or URL from the environment does not conflict.
+        for (id, flag) in [("base_url", "--base-url"), ("api_key", "--api-key")] {
+            if matches.value_source(id) == Some(ValueSource::CommandLine) {
+                Cli::command()
+                    .error(
+                        clap::error::ErrorKind::ArgumentConflict,
+                        format!(
+                            "--mock runs against a built-in local server, so {flag} cannot be \
+                             used with it: drop one of them"
+                        ),
+                    )
+                    .exit();
+            }
+        }
+    }
     init_logging(cli.verbose);
     match run(cli).await {
         Ok(()) | Err(Failure::OutputClosed) => ExitCode::SUCCESS,
@@ -129,6 +218,13 @@ async fn main() -> ExitCode {
         Err(Failure::Usage(message)) => {
             eprintln!("error: {message}");
             ExitCode::from(2)
+        }
+        Err(Failure::Interrupted(signal)) => {
+            eprintln!(
+                "interrupted by {}: the download stopped, and no partial file was left",
+                signal.name()
+            );
+            ExitCode::from(signal.exit_code())
         }
     }
 }
@@ -158,10 +254,19 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         builder = builder.base_url(server.base_url()).api_key("sk-mock");
         mock = Some(server);
     } else {
-        if let Some(key) = cli.api_key {
-            builder = builder.api_key(key);
-        }
-        if let Some(url) = cli.base_url {
+        let key = cli
+            .api_key
+            .filter(|k| !k.trim().is_empty())
+            .ok_or_else(|| {
+                Failure::Usage(
+                    "no API key: pass --api-key or set MOONSHOT_API_KEY (keys are created in the \
+                 Moonshot console's API keys page), or try --mock"
+                        .to_owned(),
+                )
+            })?;
+        builder = builder.api_key(key);
+        // Blank means unset, as for the library's `Client::from_env`.
+        if let Some(url) = cli.base_url.filter(|u| !u.trim().is_empty()) {
             builder = builder.base_url(url);
         }
     }
@@ -227,21 +332,13 @@ fn print(text: &str) -> Result<(), Failure> {
         .map_err(|e| output_failure(&e))
 }
 
-/// Streams the content into a temporary file beside `path`, renamed over it only once whole.
+/// Streams the content to `path` as [`output`] describes: whole or not at all, even when Ctrl-C
+/// or SIGTERM stops it.
 async fn write_to_file(client: &Client, id: &str, path: &Path) -> Result<(), Failure> {
-    let shown = path.display();
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let temp = tempfile::Builder::new()
-        .prefix(".moonshot-download-")
-        .tempfile_in(dir)
-        .map_err(|e| Failure::Local(format!("cannot create a file in {}: {e}", dir.display())))?;
-    let file = tokio::fs::File::from_std(
-        temp.reopen()
-            .map_err(|e| Failure::Local(format!("{shown}: {e}")))?,
-    );
+    let mut interrupts = Interrupts::listen();
+    let destination = Destination::resolve(path).map_err(Failure::Local)?;
+    let shown = destination.shown();
+    let mut download = destination.start().map_err(Failure::Local)?;
     let progress = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new_spinner().with_message(format!("{id} -> {shown}"));
         bar.set_style(
@@ -254,20 +351,26 @@ async fn write_to_file(client: &Client, id: &str, path: &Path) -> Result<(), Fai
         ProgressBar::hidden()
     };
     let mut writer = Counting {
-        inner: file,
+        inner: &mut download.file,
         progress: progress.clone(),
     };
-    let written = client.files().content_to_writer(id, &mut writer).await;
+    let files = client.files();
+    let written = tokio::select! {
+        written = files.content_to_writer(id, &mut writer) => written,
+        signal = interrupts.received() => {
+            progress.finish_and_clear();
+            return Err(Failure::Interrupted(signal));
+        }
+    };
     progress.finish_and_clear();
-    // On any failure `temp` is dropped here, deleting the partial file.
+    // On any failure the download is dropped here, deleting its temporary file.
     let written = written?;
     writer
         .inner
         .shutdown()
         .await
         .map_err(|e| Failure::Local(format!("{shown}: {e}")))?;
-    temp.persist(path)
-        .map_err(|e| Failure::Local(format!("{shown}: {}", e.error)))?;
+    destination.finish(download).map_err(Failure::Local)?;
     eprintln!("wrote {written} bytes to {shown}");
     Ok(())
 }

@@ -9,10 +9,16 @@ use moonshot_mock::{DEMO_PDF_ID, Faults, MockServer};
 const KEY: &str = "sk-cli-test-key-that-must-not-show";
 
 async fn moonshot(args: &[&str]) -> Output {
+    moonshot_with_env(args, &[]).await
+}
+
+/// The command with only the given `MOONSHOT_*` variables set.
+async fn moonshot_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_moonshot"))
         .args(args)
         .env_remove("MOONSHOT_API_KEY")
         .env_remove("MOONSHOT_BASE_URL")
+        .envs(env.iter().copied())
         .output()
         .await
         .expect("runs")
@@ -136,6 +142,179 @@ async fn a_failed_download_leaves_no_file_behind() {
     );
 }
 
+/// `-o` writes through to a FIFO (as to a device) instead of replacing it, and follows a symbolic
+/// link to the file it names.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_writes_through_a_fifo_and_follows_a_symlink() {
+    let server = server(Faults::default()).await;
+    let expected = against(&server, &["files", "content", DEMO_PDF_ID])
+        .await
+        .stdout;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).expect("the FIFO is readable"))
+    };
+
+    let out = download(&server, &fifo).await;
+
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Checked first: had the FIFO been replaced, its reader would wait for a writer forever.
+    let kind = std::fs::symlink_metadata(&fifo)
+        .expect("still there")
+        .file_type();
+    assert!(
+        std::os::unix::fs::FileTypeExt::is_fifo(&kind),
+        "the FIFO was replaced"
+    );
+    assert_eq!(reader.join().expect("reader"), expected);
+
+    let target = dir.path().join("target.txt");
+    std::fs::write(&target, "old").expect("write");
+    let link = dir.path().join("link.txt");
+    std::os::unix::fs::symlink("target.txt", &link).expect("symlink");
+
+    let out = download(&server, &link).await;
+
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .expect("link")
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read(&target).expect("target"), expected);
+    assert_eq!(entries(dir.path()), ["fifo", "link.txt", "target.txt"]);
+}
+
+/// `-o` over an existing file keeps its mode, owner and hard links; a new file gets the mode the
+/// umask gives.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_keeps_an_existing_files_mode_owner_and_links() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+
+    let server = server(Faults::default()).await;
+    let expected = against(&server, &["files", "content", DEMO_PDF_ID])
+        .await
+        .stdout;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let single = dir.path().join("single.txt");
+    let linked = dir.path().join("linked.txt");
+    let other_link = dir.path().join("other-link.txt");
+    for path in [&single, &linked] {
+        std::fs::write(path, "old").expect("write");
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o664)).expect("chmod");
+        // Given away when run as root, as a shared file would be; kept otherwise.
+        let _ = std::os::unix::fs::chown(path, Some(65534), Some(65534));
+    }
+    std::fs::hard_link(&linked, &other_link).expect("link");
+    let before = |path: &Path| std::fs::metadata(path).expect("metadata");
+    let (single_before, linked_before) = (before(&single), before(&linked));
+
+    for path in [&single, &linked] {
+        let out = download(&server, path).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(std::fs::read(path).expect("read"), expected);
+    }
+
+    let single_after = before(&single);
+    assert_eq!(single_after.mode(), single_before.mode());
+    assert_eq!(
+        (single_after.uid(), single_after.gid()),
+        (single_before.uid(), single_before.gid())
+    );
+    let linked_after = before(&linked);
+    assert_eq!(
+        linked_after.ino(),
+        linked_before.ino(),
+        "the hard link was cut"
+    );
+    assert_eq!(linked_after.nlink(), 2);
+    assert_eq!(linked_after.mode(), linked_before.mode());
+    assert_eq!(
+        (linked_after.uid(), linked_after.gid()),
+        (linked_before.uid(), linked_before.gid())
+    );
+    assert_eq!(std::fs::read(&other_link).expect("read"), expected);
+
+    let created = dir.path().join("created.txt");
+    let command = format!(
+        "umask 027 && exec \"$0\" --base-url {} --api-key {KEY} files content {DEMO_PDF_ID} -o {}",
+        server.base_url(),
+        created.display()
+    );
+    let out = tokio::process::Command::new("sh")
+        .args(["-c", &command, env!("CARGO_BIN_EXE_moonshot")])
+        .env_remove("MOONSHOT_BASE_URL")
+        .output()
+        .await
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(before(&created).mode() & 0o777, 0o640);
+}
+
+/// Ctrl-C or SIGTERM during a download removes the partial file and exits as the shell expects.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_during_a_download_leaves_no_file_behind() {
+    let slow = server(Faults::default().latency(Duration::from_secs(30))).await;
+    for (signal, code) in [("-INT", 130), ("-TERM", 143)] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("intro.txt");
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_moonshot"))
+            .args([
+                "--base-url",
+                &slow.base_url(),
+                "--api-key",
+                KEY,
+                "--timeout",
+                "60",
+            ])
+            .args([
+                "files",
+                "content",
+                DEMO_PDF_ID,
+                "-o",
+                path.to_str().expect("utf-8"),
+            ])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("runs");
+        // The temporary file exists from before the request until the command ends.
+        for _ in 0..200 {
+            if !entries(dir.path()).is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        assert_eq!(entries(dir.path()).len(), 1, "the download started");
+        let pid = child.id().expect("running").to_string();
+        let sent = std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+
+        let out = child.wait_with_output().await.expect("exits");
+
+        assert_eq!(out.status.code(), Some(code), "{signal}: {}", stderr(&out));
+        assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+        assert!(
+            entries(dir.path()).is_empty(),
+            "left behind: {:?}",
+            entries(dir.path())
+        );
+    }
+}
+
 /// `moonshot files content DEMO_PDF_ID -o path` against `server`.
 async fn download(server: &MockServer, path: &Path) -> Output {
     against(
@@ -254,13 +433,39 @@ async fn usage_errors_exit_2() {
     .await;
     let bad_timeout = moonshot(&["--mock", "--timeout", "soon", "files", "get", "x"]).await;
     let unknown = moonshot(&["files", "delete", "x"]).await;
+    let mut timeouts = Vec::new();
+    for value in ["0", "1e-9", "-1", "100000000000000000000"] {
+        timeouts.push(moonshot(&["--mock", "--timeout", value, "files", "get", "x"]).await);
+    }
+    let [zero, tiny, negative, huge] = &timeouts[..] else {
+        unreachable!("four runs")
+    };
+    let negative_retries = moonshot(&["--mock", "--max-retries", "-1", "files", "get", "x"]).await;
+    let mock_and_url = moonshot(&["--mock", "--base-url", "ftp://bad", "files", "get", "x"]).await;
+    let mock_and_key = moonshot(&["--mock", "--api-key", KEY, "files", "get", "x"]).await;
 
     for (out, expected) in [
-        (&no_key, "set MOONSHOT_API_KEY"),
+        (
+            &no_key,
+            "no API key: pass --api-key or set MOONSHOT_API_KEY",
+        ),
         (&bad_id, "invalid file id"),
         (&bad_url, "`nowhere`"),
-        (&bad_timeout, "`soon` is not a number of seconds"),
+        (&bad_timeout, "`soon` is not a duration"),
         (&unknown, "unrecognized subcommand 'delete'"),
+        (zero, "'--timeout <DURATION>': `0` is no time at all"),
+        (tiny, "'--timeout <DURATION>': `1e-9` is not a duration"),
+        (negative, "'--timeout <DURATION>': `-1` is not a duration"),
+        (
+            huge,
+            "'--timeout <DURATION>': `100000000000000000000` is not a duration",
+        ),
+        (
+            &negative_retries,
+            "invalid value '-1' for '--max-retries <N>'",
+        ),
+        (&mock_and_url, "--base-url cannot be used with it"),
+        (&mock_and_key, "--api-key cannot be used with it"),
     ] {
         assert_eq!(out.status.code(), Some(2), "{expected}: {}", stderr(out));
         assert!(
@@ -268,7 +473,125 @@ async fn usage_errors_exit_2() {
             "{expected}: {}",
             stderr(out)
         );
+        assert!(!stderr(out).contains("ClientBuilder"), "{}", stderr(out));
     }
+}
+
+/// `--mock` ignores a key or URL from the environment: only the command line conflicts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mock_mode_ignores_the_environment() {
+    let env = [
+        ("MOONSHOT_API_KEY", KEY),
+        ("MOONSHOT_BASE_URL", "ftp://bad"),
+    ];
+
+    let out = moonshot_with_env(&["--mock", "files", "get", DEMO_PDF_ID], &env).await;
+
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// `MOONSHOT_BASE_URL=` (set, but blank) means the default, as for `Client::from_env`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blank_base_url_in_the_environment_is_unset() {
+    // The id is refused before any request, so the default endpoint is never reached.
+    let args = ["--api-key", KEY, "files", "get", ".."];
+    for blank in ["", "  "] {
+        let out = moonshot_with_env(&args, &[("MOONSHOT_BASE_URL", blank)]).await;
+
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("invalid file id"),
+            "{blank:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+/// A user name or password in the base URL is refused, and shown nowhere: not in the error, not
+/// in `--help` (which shows other variables' values).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_in_the_base_url_are_refused_and_never_printed() {
+    let url = "http://user:hunter2@127.0.0.1:1";
+    let given = moonshot(&["--api-key", KEY, "--base-url", url, "files", "get", "x"]).await;
+    let from_env = moonshot_with_env(
+        &["--api-key", KEY, "files", "get", "x"],
+        &[("MOONSHOT_BASE_URL", url)],
+    )
+    .await;
+    let help = moonshot_with_env(&["--help"], &[("MOONSHOT_BASE_URL", url)]).await;
+
+    for out in [&given, &from_env] {
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(out));
+        assert!(
+            stderr(out).contains("must not hold a user name or password"),
+            "{}",
+            stderr(out)
+        );
+    }
+    for out in [&given, &from_env, &help] {
+        let all = format!("{}{}", stdout(out), stderr(out));
+        assert!(!all.contains("hunter2"), "{all}");
+    }
+}
+
+/// A failure says what happened, not only which step failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transport_errors_say_what_happened() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let refused = moonshot(&[
+        "--api-key",
+        KEY,
+        "--max-retries",
+        "0",
+        "--base-url",
+        &format!("http://127.0.0.1:{port}"),
+        "files",
+        "get",
+        "x",
+    ])
+    .await;
+    let plain = server(Faults::default()).await;
+    let https = plain.base_url().replace("http://", "https://");
+    let tls = moonshot(&[
+        "--api-key",
+        KEY,
+        "--max-retries",
+        "0",
+        "--base-url",
+        &https,
+        "files",
+        "get",
+        "x",
+    ])
+    .await;
+    let cut = download(
+        &server(Faults::default().cut_body(true)).await,
+        &tempfile::tempdir().expect("tempdir").path().join("x"),
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let directory = download(&plain, dir.path()).await;
+
+    for (out, expected) in [
+        (&refused, format!("connection refused by 127.0.0.1:{port}")),
+        (&tls, "TLS handshake with 127.0.0.1".to_owned()),
+        (&cut, "the response broke off before its end".to_owned()),
+        (
+            &directory,
+            format!("{} is a directory", dir.path().display()),
+        ),
+    ] {
+        assert_eq!(out.status.code(), Some(1), "{expected}: {}", stderr(out));
+        assert!(
+            stderr(out).contains(&expected),
+            "{expected}: {}",
+            stderr(out)
+        );
+    }
+    assert!(entries(dir.path()).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -39,25 +39,26 @@ struct Args {
     #[arg(long, value_name = "BYTES")]
     large_file: Option<u64>,
 
-    /// Wait this many milliseconds before each answer.
-    #[arg(long, value_name = "MS", default_value_t = 0)]
-    latency_ms: u64,
+    /// Wait this long before each answer: seconds (0.2) or 200ms, 1s, 2m.
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = moonshot_duration::parse_delay, allow_negative_numbers = true)]
+    latency: Duration,
 
     /// Answer this share of requests (0.0 to 1.0) with 500 server_error.
-    #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = parse_rate)]
+    #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = parse_rate, allow_negative_numbers = true)]
     fail_rate: f64,
 
     /// Seed for which requests --fail-rate fails, for reproducible runs.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     seed: u64,
 
     /// Answer the first of every N requests with 429 rate_limit_reached_error and Retry-After.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), allow_negative_numbers = true)]
     rate_limit_every: Option<u64>,
 
-    /// Seconds that rate-limited answers ask to wait (Retry-After).
-    #[arg(long, value_name = "SECS", default_value_t = 1)]
-    retry_after: u64,
+    /// The wait rate-limited answers ask for (Retry-After, in whole seconds rounded up): seconds
+    /// (2) or 1500ms, 1m.
+    #[arg(long, value_name = "DURATION", default_value = "1", value_parser = moonshot_duration::parse_delay, allow_negative_numbers = true)]
+    retry_after: Duration,
 
     /// Answer every request with 429 exceeded_current_quota_error.
     #[arg(long)]
@@ -106,11 +107,11 @@ async fn main() -> ExitCode {
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let faults = Faults::default()
-        .latency(Duration::from_millis(args.latency_ms))
+        .latency(args.latency)
         .fail_rate(args.fail_rate)
         .seed(args.seed)
         .rate_limit_every(args.rate_limit_every.unwrap_or(0))
-        .retry_after(Duration::from_secs(args.retry_after))
+        .retry_after(args.retry_after)
         .quota_exceeded(args.quota_exceeded)
         .cut_body(args.cut_body);
     let mut builder = MockServer::builder()
@@ -127,12 +128,19 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     let server = builder.start().await?;
 
+    // Listened for before the URL is printed: whoever reads it may stop the server at once, and
+    // a Ctrl-C before the listener exists would kill the process instead of stopping it.
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     println!("{}", server.base_url());
     eprintln!(
         "moonshot-mock: serving {} on {}; Ctrl-C stops",
         server.file_ids().join(", "),
         server.base_url()
     );
+    #[cfg(unix)]
+    interrupt.recv().await;
+    #[cfg(not(unix))]
     tokio::signal::ctrl_c().await?;
     eprintln!(
         "moonshot-mock: stopping after {} requests",

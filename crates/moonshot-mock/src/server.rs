@@ -37,6 +37,13 @@ pub enum MockError {
     /// [`MockServerBuilder::api_key`] was given an empty key, which no client could send.
     #[error("the API key is empty: give a non-empty key, or none to accept any request")]
     EmptyApiKey,
+    /// [`MockServerBuilder::api_key`] was given a key no request could carry: one with a control
+    /// character (a newline), a character outside visible ASCII and spaces, or spaces around it.
+    #[error(
+        "the API key cannot be sent in an `Authorization: Bearer` header, so no request could \
+         authenticate: give a key of visible ASCII characters, without spaces around it"
+    )]
+    UnsendableApiKey,
     /// A [`MockServerBuilder::with_large_file`] id is not usable as a file id.
     #[error("invalid large file {id:?}")]
     InvalidLargeFile {
@@ -210,14 +217,23 @@ impl MockServerBuilder {
     /// # Errors
     ///
     /// [`MockError::Bind`] when the address cannot be bound; [`MockError::InvalidFailRate`],
-    /// [`MockError::EmptyApiKey`] or [`MockError::InvalidLargeFile`] for a bad setting.
+    /// [`MockError::EmptyApiKey`], [`MockError::UnsendableApiKey`] or
+    /// [`MockError::InvalidLargeFile`] for a bad setting.
     pub async fn start(self) -> Result<MockServer, MockError> {
         let rate = self.faults.fail_rate;
         if !(0.0..=1.0).contains(&rate) {
             return Err(MockError::InvalidFailRate { rate });
         }
-        if self.api_key.as_deref() == Some("") {
-            return Err(MockError::EmptyApiKey);
+        if let Some(key) = &self.api_key {
+            if key.is_empty() {
+                return Err(MockError::EmptyApiKey);
+            }
+            // What clients can send, and what `authorized` compares a sent key with.
+            let sendable =
+                key.trim() == key && key.bytes().all(|b| b == b' ' || b.is_ascii_graphic());
+            if !sendable {
+                return Err(MockError::UnsendableApiKey);
+            }
         }
         let mut files: HashMap<String, ServedFile> = self
             .files

@@ -72,6 +72,27 @@ async fn an_empty_key_is_refused_at_start() {
     assert!(matches!(error, MockError::EmptyApiKey), "{error:?}");
 }
 
+/// A key no client can send (a newline, non-ASCII, spaces around it) would start a server no
+/// request can authenticate to.
+#[tokio::test]
+async fn a_key_no_request_could_carry_is_refused_at_start() {
+    for key in ["sk-mock\nsecond-line", " sk-mock", "sk-\u{e9}"] {
+        let error = MockServer::builder()
+            .api_key(key)
+            .start()
+            .await
+            .expect_err("an unsendable key is refused");
+        assert!(
+            matches!(error, MockError::UnsendableApiKey),
+            "{key:?}: {error:?}"
+        );
+        assert!(
+            error.to_string().contains("Authorization: Bearer"),
+            "{error}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn debug_output_does_not_show_the_key() {
     let builder = MockServer::builder().api_key(KEY);

@@ -88,7 +88,7 @@ fn help_lists_the_options_and_the_fixture_format() {
         "--api-key",
         "--fixtures",
         "--large-file",
-        "--latency-ms",
+        "--latency",
         "--fail-rate",
         "--seed",
         "--rate-limit-every",
@@ -152,10 +152,14 @@ fn bad_options_are_refused() {
         &["--fail-rate", "1.5"][..],
         &["--rate-limit-every", "0"],
         &["--bind", "localhost:80"],
+        &["--latency", "100000000000000000000"],
+        &["--retry-after", "-1"],
+        &["--rate-limit-every", "-1"],
     ] {
         let (status, _, stderr) = run(args);
         assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(args[0]), "{stderr}");
+        assert!(!stderr.contains("unexpected argument"), "{stderr}");
     }
 }
 

@@ -155,7 +155,7 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.base_url.as_deref().map(without_user_info))
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("retry", &self.retry)
@@ -290,14 +290,25 @@ impl ClientBuilder {
 }
 
 /// `https://api.moonshot.ai/v1/` -> `https://api.moonshot.ai`: the generated paths hold `/v1`.
+///
+/// A user name or password in the URL is refused: reqwest would send it as Basic auth in place of
+/// the key. Error messages never repeat it.
 fn normalize_base_url(url: &str) -> Result<String, Error> {
     let trimmed = url.trim().trim_end_matches('/');
     let trimmed = trimmed
         .strip_suffix("/v1")
         .unwrap_or(trimmed)
         .trim_end_matches('/');
+    let shown = without_user_info(url);
+    let url = shown.as_str();
     let parsed = reqwest::Url::parse(trimmed)
         .map_err(|e| Error::Configuration(format!("base URL `{url}` is not a URL: {e}")))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(Error::Configuration(format!(
+            "base URL `{url}` must not hold a user name or password: the API key authenticates \
+             (give it as the key), and credentials in a URL would be sent instead of it"
+        )));
+    }
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(Error::Configuration(format!(
             "base URL `{url}` must be an http(s) URL such as {GLOBAL_BASE_URL}"
@@ -311,9 +322,37 @@ fn normalize_base_url(url: &str) -> Result<String, Error> {
     Ok(trimmed.to_owned())
 }
 
+/// `url` with anything between its scheme and an `@` in its authority replaced by `***`, so that
+/// a message quoting it never shows a password.
+fn without_user_info(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***{}", &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base_urls_with_user_info_are_refused_without_showing_it() {
+        for url in [
+            "http://user:hunter2@127.0.0.1:1",
+            "https://hunter2@api.moonshot.ai/v1",
+            "http://user:hunter2@[::1",
+        ] {
+            let Err(Error::Configuration(message)) = normalize_base_url(url) else {
+                panic!("{url} accepted");
+            };
+            assert!(!message.contains("hunter2"), "{message}");
+            assert!(message.contains("***@"), "{message}");
+        }
+    }
 
     #[test]
     fn base_urls_are_normalized() {

@@ -53,7 +53,7 @@ pub enum Error {
     #[error("unexpected status: {0}")]
     UnexpectedStatus(Box<ApiError>),
     /// The request did not complete within the configured timeout.
-    #[error("timed out after {attempts} attempt(s)")]
+    #[error("timed out after {attempts} attempt(s): {source}")]
     Timeout {
         /// Attempts made, the first included.
         attempts: u32,

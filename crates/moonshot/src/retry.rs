@@ -107,11 +107,11 @@ pub(crate) fn requested_wait(
             .map(str::trim)
     };
     if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
-        return Duration::try_from_secs_f64(ms / 1000.0).ok();
+        return seconds(ms / 1000.0);
     }
     if let Some(value) = header("retry-after") {
-        if let Ok(seconds) = value.parse::<f64>() {
-            return Duration::try_from_secs_f64(seconds).ok();
+        if let Ok(asked) = value.parse::<f64>() {
+            return seconds(asked);
         }
         if let Ok(date) = httpdate::parse_http_date(value) {
             return Some(date.duration_since(now).unwrap_or(Duration::ZERO));
@@ -129,12 +129,18 @@ fn seconds_in_message(message: &str) -> Option<Duration> {
         .chars()
         .take_while(|c| c.is_ascii_digit() || *c == '.')
         .collect();
-    let seconds: f64 = number.parse().ok()?;
+    let asked: f64 = number.parse().ok()?;
     rest.trim_start()[number.len()..]
         .trim_start()
         .starts_with("sec")
         .then_some(())?;
-    Duration::try_from_secs_f64(seconds).ok()
+    seconds(asked)
+}
+
+/// A wait of `asked` seconds; one too long to represent is the longest wait there is, which any
+/// limit refuses, not no wait at all. Negative and NaN waits are no answer.
+fn seconds(asked: f64) -> Option<Duration> {
+    (asked >= 0.0).then(|| Duration::try_from_secs_f64(asked).unwrap_or(Duration::MAX))
 }
 
 #[cfg(test)]
@@ -205,5 +211,25 @@ mod tests {
             requested_wait(&headers(&[("retry-after", "soon")]), "", now),
             None
         );
+        assert_eq!(
+            requested_wait(&headers(&[("retry-after", "-1")]), "", now),
+            None
+        );
+    }
+
+    #[test]
+    fn a_wait_too_long_to_represent_is_the_longest_not_none() {
+        let now = SystemTime::UNIX_EPOCH;
+        for (name, value) in [
+            ("retry-after", "18446744073709551615"),
+            ("retry-after", "1e300"),
+            ("retry-after-ms", "1e300"),
+        ] {
+            assert_eq!(
+                requested_wait(&headers(&[(name, value)]), "", now),
+                Some(Duration::MAX),
+                "{name}: {value}"
+            );
+        }
     }
 }

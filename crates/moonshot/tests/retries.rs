@@ -153,17 +153,23 @@ async fn moonshots_try_again_after_message_is_honoured() {
 
 #[tokio::test]
 async fn a_wait_above_the_cap_is_not_slept() {
-    let server = ScriptedServer::start(vec![
-        rate_limited("slow down").header("retry-after", "3600"),
-        ok(),
-    ])
-    .await;
+    // The second is too long for a `Duration`: still too long, not "no wait asked".
+    for (asked, expected) in [
+        ("3600", Duration::from_secs(3600)),
+        ("18446744073709551615", Duration::MAX),
+    ] {
+        let server = ScriptedServer::start(vec![
+            rate_limited("slow down").header("retry-after", asked),
+            ok(),
+        ])
+        .await;
 
-    let err = retrieve(&server).await.expect_err("wait too long");
+        let err = retrieve(&server).await.expect_err("wait too long");
 
-    assert_eq!(server.hits(), 1);
-    assert_eq!(err.retry_after(), Some(Duration::from_secs(3600)));
-    assert!(matches!(err, Error::RateLimited(_)));
+        assert_eq!(server.hits(), 1, "{asked}");
+        assert_eq!(err.retry_after(), Some(expected));
+        assert!(matches!(err, Error::RateLimited(_)));
+    }
 }
 
 #[tokio::test]

@@ -439,3 +439,52 @@ fn call_futures_stay_near_the_generated_calls_size() {
         );
     }
 }
+
+/// The generated code reads the body of a documented error status (404, 500) whole; the client
+/// reads no more than the start of any error body, however long the server says it is.
+#[tokio::test]
+async fn an_error_body_is_read_only_in_part() {
+    let error = json!({"error": {"message": "gone", "type": "resource_not_found_error"}});
+    for status in [404, 500, 418] {
+        let server = ScriptedServer::start(vec![Reply::Endless {
+            status,
+            start: error.to_string().into_bytes(),
+        }])
+        .await;
+        let started = std::time::Instant::now();
+
+        let err = client_with(&server.base_url(), RetryPolicy::none())
+            .files()
+            .retrieve(ID)
+            .await
+            .expect_err("an error status");
+
+        assert_eq!(err.status(), Some(status), "{err}");
+        assert!(err.to_string().contains("gone"), "{err}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(3),
+            "{status}: read until the timeout"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_refused_connection_says_so() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+
+    let err = client_with(&format!("http://127.0.0.1:{port}"), RetryPolicy::none())
+        .files()
+        .retrieve(ID)
+        .await
+        .expect_err("nothing listens");
+
+    assert!(matches!(err, Error::Connection { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains(&format!("connection refused by 127.0.0.1:{port}")),
+        "{err}"
+    );
+}

@@ -3,7 +3,9 @@
 
 use std::time::SystemTime;
 
-use moonshot_api::hooks::ResponseHead;
+use std::fmt;
+
+use moonshot_api::hooks::{ERROR_BODY_LIMIT, ResponseHead};
 use moonshot_api::types::ErrorResponse;
 use reqwest::header::{HeaderMap, HeaderName};
 
@@ -13,7 +15,6 @@ use crate::retry::requested_wait;
 const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("msh-request-id");
 /// How much of an unexpected body is read and kept for the error message.
 const SNIPPET_CHARS: usize = 300;
-const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// Moonshot's request id, from the `Msh-Request-Id` header.
 pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
@@ -64,18 +65,97 @@ pub(crate) async fn map_error(
     }
 }
 
-/// A timeout or a connection failure.
+/// A timeout or a connection failure, saying what happened.
 pub(crate) fn transport_error(error: reqwest::Error) -> Error {
-    if error.is_timeout() {
+    let timeout = error.is_timeout();
+    let source = Box::new(TransportFailure {
+        what: describe(&error),
+        source: error,
+    });
+    if timeout {
         Error::Timeout {
             attempts: 1,
-            source: Box::new(error),
+            source,
         }
     } else {
         Error::Connection {
             attempts: 1,
-            source: Box::new(error),
+            source,
         }
+    }
+}
+
+/// A transport failure, told in a few words; the HTTP library's error is its source.
+#[derive(Debug)]
+struct TransportFailure {
+    what: String,
+    source: reqwest::Error,
+}
+
+impl fmt::Display for TransportFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.what)
+    }
+}
+
+impl std::error::Error for TransportFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// What a transport failure was: the HTTP library's own message ("error sending request")
+/// names the step, while the cause at the bottom of its chain says what went wrong.
+fn describe(error: &reqwest::Error) -> String {
+    use std::io::ErrorKind;
+    let causes: Vec<&(dyn std::error::Error + 'static)> =
+        std::iter::successors(std::error::Error::source(error), |e| e.source()).collect();
+    let innermost = causes
+        .last()
+        .map_or_else(|| error.to_string(), ToString::to_string);
+    // The innermost I/O error's kind: an I/O error wrapping another one does not give it as
+    // its source, but through `get_ref`.
+    let io = causes
+        .iter()
+        .filter_map(|e| e.downcast_ref::<std::io::Error>())
+        .flat_map(|e| {
+            std::iter::successors(Some(e), |e| {
+                e.get_ref()
+                    .and_then(|inner| inner.downcast_ref::<std::io::Error>())
+            })
+        })
+        .last()
+        .map(std::io::Error::kind);
+    let server = error.url().map_or_else(String::new, |url| {
+        let host = url.host_str().unwrap_or_default();
+        match url.port_or_known_default() {
+            Some(port) => format!(" {host}:{port}"),
+            None => format!(" {host}"),
+        }
+    });
+    let https = error.url().is_some_and(|url| url.scheme() == "https");
+    match io {
+        Some(ErrorKind::ConnectionRefused) => {
+            format!("connection refused by{server}: is the server running, at that port?")
+        }
+        Some(ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted) => {
+            format!("connection reset by{server}")
+        }
+        _ if error.is_timeout() && error.is_connect() && https => {
+            format!("no TLS handshake with{server} in time: is it an https server? ({innermost})")
+        }
+        _ if error.is_timeout() && error.is_connect() => {
+            format!("no connection to{server} in time ({innermost})")
+        }
+        _ if error.is_timeout() => format!("no whole answer from{server} in time"),
+        _ if error.is_connect() && https && io == Some(ErrorKind::InvalidData) => {
+            format!("TLS handshake with{server} failed: {innermost}")
+        }
+        _ if error.is_connect() => format!("cannot connect to{server}: {innermost}"),
+        _ if error.is_body() || error.is_decode() => {
+            format!("the response broke off before its end: {innermost}")
+        }
+        _ => innermost,
     }
 }
 

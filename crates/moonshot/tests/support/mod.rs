@@ -27,6 +27,8 @@ pub enum Reply {
     Delayed(Duration, Box<Reply>),
     /// Declare `declared` body bytes, send `body` (fewer), then close the connection.
     Truncated { declared: usize, body: Vec<u8> },
+    /// Declare a body of a gigabyte, send `start`, then spaces until the client hangs up.
+    Endless { status: u16, start: Vec<u8> },
 }
 
 impl Reply {
@@ -216,6 +218,15 @@ async fn write_reply(socket: &mut tokio::net::TcpStream, reply: Reply) {
             let _ = socket.write_all(out.as_bytes()).await;
             let _ = socket.write_all(&body).await;
             let _ = socket.shutdown().await;
+        }
+        Reply::Endless { status, start } => {
+            let head = format!(
+                "HTTP/1.1 {status} Scripted\r\ncontent-type: application/json\r\ncontent-length: 1000000000\r\n\r\n"
+            );
+            let _ = socket.write_all(head.as_bytes()).await;
+            let _ = socket.write_all(&start).await;
+            let spaces = vec![b' '; 64 * 1024];
+            while socket.write_all(&spaces).await.is_ok() {}
         }
         Reply::Truncated { declared, body } => {
             let out = format!(
