@@ -46,6 +46,7 @@ fn main() {
     settings
         .with_interface(progenitor::InterfaceStyle::Positional)
         .with_derive("schemars::JsonSchema")
+        .with_derive("PartialEq")
         // Per-call headers, timeouts and the response head come from `src/hooks.rs`.
         .with_hooks(progenitor::HooksMode::Expected);
     for open in &open_enums {

@@ -120,11 +120,34 @@ impl Client {
     where
         F: Fn(&reqwest::Client, &str) -> Result<reqwest::Request, Error>,
     {
+        self.send_with(
+            operation,
+            replay,
+            build,
+            |response| async move { Ok(response) },
+        )
+        .await
+    }
+
+    /// As [`Client::send`], and `read` takes the successful response within the same attempt:
+    /// what it fails with is retried like a failure to send (a stream that breaks before its
+    /// first event, say).
+    pub(crate) async fn send_with<T, F, R, Fut>(
+        &self,
+        operation: &'static str,
+        replay: Replay,
+        build: F,
+        read: R,
+    ) -> Result<T, Error>
+    where
+        F: Fn(&reqwest::Client, &str) -> Result<reqwest::Request, Error>,
+        R: Fn(reqwest::Response) -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
         let send = || async {
             let request = build(self.api().client(), self.api().baseurl())?;
-            attempt(self.api().send_hand_written(request, operation))
-                .await
-                .map(|(response, _)| response)
+            let (response, _) = attempt(self.api().send_hand_written(request, operation)).await?;
+            read(response).await
         };
         match replay {
             Replay::Allowed => self.with_retries(operation, send).await,

@@ -9,6 +9,7 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
 use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::balance::Balances;
+use crate::chat::Chat;
 use crate::error::Error;
 use crate::files::Files;
 use crate::models::Models;
@@ -103,6 +104,11 @@ impl Client {
         Files::new(self)
     }
 
+    /// Chat completions: create, stream, and tool loops.
+    pub fn chat(&self) -> Chat<'_> {
+        Chat::new(self)
+    }
+
     /// The Models API.
     pub fn models(&self) -> Models<'_> {
         Models::new(self)
@@ -136,6 +142,11 @@ impl Client {
     /// How calls are retried.
     pub(crate) fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.retry
+    }
+
+    /// The timeout of one attempt; for a stream, the longest wait between two events.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.inner.timeout
     }
 }
 

@@ -84,6 +84,38 @@ pub enum Error {
         /// How long was waited.
         waited: Duration,
     },
+    /// A streamed answer broke off: an error event, a chunk that does not decode, a connection
+    /// that dropped or stalled, or an end without `data: [DONE]`. What arrived is kept.
+    #[error("the stream broke off after {} chunk(s): {source}", .received.chunks())]
+    StreamBroken {
+        /// The answer as far as it arrived.
+        received: Box<crate::chat::ChatAccumulator>,
+        /// What broke it.
+        #[source]
+        source: Box<Error>,
+    },
+    /// A tool call could not be answered: its arguments are not JSON, the toolbox has no such
+    /// function, or its handler failed.
+    #[error("tool call {call_id} of `{tool}`: {reason}")]
+    ToolCall {
+        /// The function called.
+        tool: String,
+        /// The call's id.
+        call_id: String,
+        /// What went wrong.
+        reason: String,
+        /// The handler's error, when it failed.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// A tool loop reached its bound on rounds while the model still called tools.
+    #[error(
+        "the model still called tools after {rounds} round(s): raise the bound, or look at the conversation"
+    )]
+    ToolRoundsExceeded {
+        /// The bound.
+        rounds: usize,
+    },
     /// A failure that would have been retried, but the request's body was a one-shot reader
     /// already read (an upload from an `AsyncRead`): upload from a path to have it retried.
     #[error(
@@ -201,7 +233,7 @@ macro_rules! api_error_of {
 impl Error {
     /// The API failure's details, for the variants that come from an HTTP error status.
     pub fn api_error(&self) -> Option<&ApiError> {
-        if let Self::NotReplayed { source } = self {
+        if let Self::NotReplayed { source } | Self::StreamBroken { source, .. } = self {
             return source.api_error();
         }
         api_error_of!(self, e => &**e)

@@ -41,6 +41,7 @@
 
 mod balance;
 mod call;
+pub mod chat;
 mod client;
 mod error;
 mod file_types;

@@ -29,9 +29,17 @@ pub enum Reply {
     Truncated { declared: usize, body: Vec<u8> },
     /// Declare a body of a gigabyte, send `start`, then spaces until the client hangs up.
     Endless { status: u16, start: Vec<u8> },
+    /// Send `body` as the start of a 200 event stream, then neither send more nor close.
+    Stalled { body: Vec<u8> },
 }
 
 impl Reply {
+    /// A 200 event stream of these `data:` lines, each an event.
+    pub fn events(data: &[&str]) -> Self {
+        let body: String = data.iter().map(|d| format!("data: {d}\n\n")).collect();
+        Self::text(200, "text/event-stream", body)
+    }
+
     pub fn json(status: u16, body: &serde_json::Value) -> Self {
         Self::Full {
             status,
@@ -236,6 +244,13 @@ async fn write_reply(socket: &mut tokio::net::TcpStream, reply: Reply) {
             let _ = socket.write_all(&body).await;
             let _ = socket.flush().await;
             // Dropping the socket closes the connection before the declared length.
+        }
+        Reply::Stalled { body } => {
+            let out = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: 100000\r\n\r\n";
+            let _ = socket.write_all(out.as_bytes()).await;
+            let _ = socket.write_all(&body).await;
+            let _ = socket.flush().await;
+            tokio::time::sleep(Duration::from_secs(30)).await;
         }
     }
 }

@@ -1,0 +1,285 @@
+//! Chat completions: typed requests, answers whole or streamed, and tool loops.
+//!
+//! ```no_run
+//! # async fn run(client: moonshot::Client) -> Result<(), moonshot::Error> {
+//! use moonshot::chat::ChatRequest;
+//!
+//! // A file's text in a system message, then the question.
+//! let (_, content) = client.files().upload_and_extract("report.pdf").await?;
+//! let answer = client
+//!     .chat()
+//!     .create(ChatRequest::new("kimi-k2.6").file_content(&content).user("Summarize it."))
+//!     .await?;
+//! println!("{}", answer.content());
+//! # Ok(())
+//! # }
+//! ```
+
+mod accumulate;
+mod request;
+mod stream;
+mod tools;
+
+use std::ops::Deref;
+use std::time::Duration;
+
+use moonshot_api::types::{
+    ChatCompletionResponse, ChatCompletionResponseChoicesItemFinishReason,
+    ChatCompletionResponseChoicesItemMessage, Message, ToolCall,
+};
+
+pub use accumulate::ChatAccumulator;
+pub use request::{ChatModel, ChatRequest, MAX_STOP_WORDS, MAX_TOOLS};
+pub use stream::ChatStream;
+pub use tools::{Tool, Toolbox, WEB_SEARCH, arguments};
+
+use crate::call::Replay;
+use crate::client::Client;
+use crate::error::Error;
+use crate::error::map::{error_from_body, request_id, transport_error, undecodable};
+
+/// How long a streamed answer may last in all: streams of thinking models run for minutes, so
+/// only the wait between two events is bounded by the client's timeout.
+const STREAM_LIMIT: Duration = Duration::from_secs(60 * 60);
+
+/// The Chat API; get it from [`Client::chat`].
+#[derive(Debug, Clone, Copy)]
+pub struct Chat<'a> {
+    client: &'a Client,
+}
+
+impl<'a> Chat<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Self { client }
+    }
+
+    /// Asks for a whole answer.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when the request breaks a documented limit (see
+    /// [`ChatRequest::check`]), before anything is sent; an API error when Moonshot answers
+    /// with one, even with status 200; [`Error::UndecodableResponse`] for a body that holds no
+    /// completion; any other [`Error`] the call ends in after retries.
+    pub async fn create(&self, request: impl Into<ChatRequest>) -> Result<ChatCompletion, Error> {
+        let request = request.into();
+        request.check()?;
+        let body = request.to_body(false);
+        self.client
+            .send_with(
+                "create_chat_completion",
+                Replay::Allowed,
+                |http, base| build(http, base, &body, None),
+                decode_completion,
+            )
+            .await
+    }
+
+    /// Asks for the answer as a stream of chunks. The request is retried until the first chunk
+    /// arrives, never after.
+    ///
+    /// # Errors
+    /// As [`Chat::create`], for what happens before the first chunk.
+    pub async fn stream(&self, request: impl Into<ChatRequest>) -> Result<ChatStream, Error> {
+        let request = request.into();
+        request.check()?;
+        let body = request.to_body(true);
+        let idle = self.client.timeout();
+        let opened = self
+            .client
+            .send_with(
+                "create_chat_completion",
+                Replay::Allowed,
+                |http, base| build(http, base, &body, Some(STREAM_LIMIT)),
+                |response| stream::open(response, idle),
+            )
+            .await?;
+        Ok(ChatStream::new(opened, idle))
+    }
+
+    /// Runs a tool loop: asks, and while the model calls tools, answers each call with the
+    /// toolbox (a function's handler, or a built-in's own arguments) and asks again, up to
+    /// `max_rounds` times; returns the answer that calls no tool. The toolbox's tools are
+    /// declared on the request. The conversation, with every call and result, is in
+    /// [`ToolRun::messages`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: moonshot::Client) -> Result<(), moonshot::Error> {
+    /// use moonshot::chat::{ChatRequest, Toolbox};
+    /// let request = ChatRequest::new("kimi-k2.6").thinking(false).user("What happened today?");
+    /// let run = client.chat().run_tools(request, &Toolbox::new().web_search(), 4).await?;
+    /// println!("{}", run.answer.content());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Chat::create`]; [`Error::ToolCall`] naming a call whose arguments are not JSON,
+    /// whose function the toolbox lacks, or whose handler failed;
+    /// [`Error::ToolRoundsExceeded`] when the model still calls tools after `max_rounds`.
+    pub async fn run_tools(
+        &self,
+        request: impl Into<ChatRequest>,
+        toolbox: &Toolbox,
+        max_rounds: usize,
+    ) -> Result<ToolRun, Error> {
+        let mut request = request.into();
+        let declared: Vec<String> = request
+            .as_request()
+            .tools
+            .iter()
+            .map(|t| t.function.name.to_string())
+            .collect();
+        let missing: Vec<Tool> = toolbox
+            .tools()
+            .filter(|t| !declared.iter().any(|d| d == t.name()))
+            .cloned()
+            .collect();
+        request = request.tools(missing);
+        for round in 1..=max_rounds.max(1) {
+            let answer = self.create(request.clone()).await?;
+            let calls = answer.tool_calls().to_vec();
+            if calls.is_empty() {
+                return Ok(ToolRun {
+                    answer,
+                    messages: request.into_request().messages,
+                    rounds: round,
+                });
+            }
+            if round == max_rounds.max(1) {
+                break;
+            }
+            request = request.message(answer.to_message());
+            for call in &calls {
+                let result = toolbox.answer(call).await?;
+                request = request.message(crate::messages::tool(
+                    call.id.clone().unwrap_or_default(),
+                    result,
+                ));
+            }
+        }
+        Err(Error::ToolRoundsExceeded {
+            rounds: max_rounds.max(1),
+        })
+    }
+}
+
+/// The request of one attempt.
+fn build(
+    http: &reqwest::Client,
+    base: &str,
+    body: &moonshot_api::types::CreateChatCompletionRequest,
+    timeout: Option<Duration>,
+) -> Result<reqwest::Request, Error> {
+    let mut builder = http.post(format!("{base}/v1/chat/completions")).json(body);
+    if let Some(timeout) = timeout {
+        builder = builder.timeout(timeout);
+    }
+    builder.build().map_err(|e| Error::InvalidInput {
+        name: "request",
+        reason: e.to_string(),
+    })
+}
+
+/// A whole answer's body: a completion, or an error object even under status 200.
+async fn decode_completion(response: reqwest::Response) -> Result<ChatCompletion, Error> {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.bytes().await.map_err(transport_error)?;
+    let value: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| undecodable(status, request_id(&headers), e.to_string(), &body))?;
+    if value.get("error").is_some() {
+        return Err(error_from_body(status, &headers, &body));
+    }
+    let completion: ChatCompletionResponse = serde_json::from_value(value)
+        .map_err(|e| undecodable(status, request_id(&headers), e.to_string(), &body))?;
+    if completion.choices.is_empty() {
+        return Err(undecodable(
+            status,
+            request_id(&headers),
+            "the response holds no choice".to_owned(),
+            &body,
+        ));
+    }
+    Ok(ChatCompletion {
+        inner: completion,
+        request_id: request_id(&headers),
+    })
+}
+
+/// A whole answer. Derefs to the response as the API sends it; the methods read its first
+/// choice.
+#[derive(Debug, Clone)]
+pub struct ChatCompletion {
+    inner: ChatCompletionResponse,
+    request_id: Option<String>,
+}
+
+impl ChatCompletion {
+    /// The first choice's message.
+    pub fn message(&self) -> Option<&ChatCompletionResponseChoicesItemMessage> {
+        self.inner.choices.first()?.message.as_ref()
+    }
+
+    /// The answer's text (empty when the model only called tools).
+    pub fn content(&self) -> &str {
+        self.message()
+            .and_then(|m| m.content.as_deref())
+            .unwrap_or_default()
+    }
+
+    /// The model's reasoning, from thinking models.
+    pub fn reasoning(&self) -> Option<&str> {
+        self.message()?.reasoning_content.as_deref()
+    }
+
+    /// The tools the model called.
+    pub fn tool_calls(&self) -> &[ToolCall] {
+        self.message().map_or(&[], |m| m.tool_calls.as_slice())
+    }
+
+    /// Why the answer ended.
+    pub fn finish_reason(&self) -> Option<&ChatCompletionResponseChoicesItemFinishReason> {
+        self.inner.choices.first()?.finish_reason.as_ref()
+    }
+
+    /// Moonshot's id for the request (`Msh-Request-Id`).
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// The answer as an `assistant` message, to send back in the next turn (with its tool calls
+    /// and reasoning).
+    pub fn to_message(&self) -> Message {
+        crate::messages::answered(
+            self.content(),
+            self.reasoning().map(str::to_owned),
+            self.tool_calls().to_vec(),
+        )
+    }
+
+    /// The response as the API sent it.
+    pub fn into_inner(self) -> ChatCompletionResponse {
+        self.inner
+    }
+}
+
+impl Deref for ChatCompletion {
+    type Target = ChatCompletionResponse;
+
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+/// What a tool loop ends with.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ToolRun {
+    /// The answer that called no tool.
+    pub answer: ChatCompletion,
+    /// The conversation sent for it: the request's messages, then each round's tool calls and
+    /// results.
+    pub messages: Vec<Message>,
+    /// How many answers were asked for.
+    pub rounds: usize,
+}

@@ -1,0 +1,349 @@
+//! Building a chat request, and checking it against the documented limits before the wire.
+
+use moonshot_api::types::{
+    CreateChatCompletionRequest, CreateChatCompletionRequestModel,
+    CreateChatCompletionRequestResponseFormat, CreateChatCompletionRequestResponseFormatJsonSchema,
+    CreateChatCompletionRequestResponseFormatType, CreateChatCompletionRequestStop,
+    CreateChatCompletionRequestThinking, CreateChatCompletionRequestThinkingKeep,
+    CreateChatCompletionRequestThinkingType, FunctionFunction, FunctionType, Message, ToolChoice,
+    ToolChoiceMode,
+};
+
+use super::tools::Tool;
+use crate::error::Error;
+use crate::file_types::FileContent;
+use crate::messages;
+
+/// A chat model id: any string (`"kimi-k2.6"`, or one launched after this crate was built); the
+/// documented ids are variants.
+pub type ChatModel = CreateChatCompletionRequestModel;
+
+/// The most tools a request may declare.
+pub const MAX_TOOLS: usize = 128;
+/// The most stop words a request may give, and their longest length in bytes.
+pub const MAX_STOP_WORDS: usize = 5;
+const MAX_STOP_WORD_BYTES: usize = 32;
+
+/// Models whose thinking is on unless the request turns it off.
+const THINKING_BY_DEFAULT: [&str; 4] = [
+    "kimi-k2.6",
+    "kimi-k2.5",
+    "kimi-k2-thinking",
+    "kimi-k2-thinking-turbo",
+];
+
+/// A chat request, built step by step; only what is set is sent.
+///
+/// ```
+/// use moonshot::chat::{ChatRequest, Tool};
+/// let request = ChatRequest::new("kimi-k2.6")
+///     .system("Answer in one sentence.")
+///     .user("What is the capital of France?")
+///     .thinking(false)
+///     .temperature(0.6);
+/// assert!(request.check().is_ok());
+/// ```
+#[derive(Debug, Clone)]
+pub struct ChatRequest {
+    inner: CreateChatCompletionRequest,
+}
+
+impl ChatRequest {
+    /// A request to `model` with no messages yet.
+    pub fn new(model: impl Into<ChatModel>) -> Self {
+        Self {
+            inner: CreateChatCompletionRequest {
+                model: model.into(),
+                messages: Vec::new(),
+                frequency_penalty: None,
+                max_completion_tokens: None,
+                max_tokens: None,
+                n: None,
+                presence_penalty: None,
+                prompt_cache_key: None,
+                response_format: None,
+                safety_identifier: None,
+                stop: None,
+                stream: None,
+                stream_options: None,
+                temperature: None,
+                thinking: None,
+                tool_choice: None,
+                tools: Vec::new(),
+                top_p: None,
+            },
+        }
+    }
+
+    /// Appends a message (see [`crate::messages`] for each role).
+    #[must_use]
+    pub fn message(mut self, message: Message) -> Self {
+        self.inner.messages.push(message);
+        self
+    }
+
+    /// Appends messages.
+    #[must_use]
+    pub fn messages(mut self, messages: impl IntoIterator<Item = Message>) -> Self {
+        self.inner.messages.extend(messages);
+        self
+    }
+
+    /// Appends a `system` message.
+    #[must_use]
+    pub fn system(self, content: impl Into<String>) -> Self {
+        self.message(messages::system(content))
+    }
+
+    /// Appends a `user` message.
+    #[must_use]
+    pub fn user(self, content: impl Into<String>) -> Self {
+        self.message(messages::user(content))
+    }
+
+    /// Appends an `assistant` message: an earlier answer.
+    #[must_use]
+    pub fn assistant(self, content: impl Into<String>) -> Self {
+        self.message(messages::assistant(content))
+    }
+
+    /// Appends a file's extracted content as a `system` message, exactly as served: how
+    /// Moonshot's docs feed a file to a conversation.
+    #[must_use]
+    pub fn file_content(self, content: &FileContent) -> Self {
+        self.system(content.as_str())
+    }
+
+    /// Partial mode: appends an `assistant` message that the reply continues (it must be the
+    /// last message).
+    #[must_use]
+    pub fn partial(self, prefix: impl Into<String>) -> Self {
+        self.message(messages::partial(prefix))
+    }
+
+    /// Declares a tool the model may call.
+    #[must_use]
+    pub fn tool(mut self, tool: Tool) -> Self {
+        self.inner.tools.push(tool.into_definition());
+        self
+    }
+
+    /// Declares tools the model may call.
+    #[must_use]
+    pub fn tools(self, tools: impl IntoIterator<Item = Tool>) -> Self {
+        tools.into_iter().fold(self, Self::tool)
+    }
+
+    /// Lets the model decide whether to call a tool (`auto`) or forbids it (`none`).
+    #[must_use]
+    pub fn tool_choice(mut self, mode: ToolChoiceMode) -> Self {
+        self.inner.tool_choice = Some(ToolChoice::from(mode));
+        self
+    }
+
+    /// Makes the model call the function `name`.
+    #[must_use]
+    pub fn force_tool(mut self, name: impl Into<String>) -> Self {
+        self.inner.tool_choice = Some(ToolChoice::Function {
+            function: FunctionFunction { name: name.into() },
+            type_: FunctionType::Function,
+        });
+        self
+    }
+
+    /// JSON mode: the answer is a JSON object (say so in the prompt too).
+    #[must_use]
+    pub fn json_mode(mut self) -> Self {
+        self.inner.response_format = Some(CreateChatCompletionRequestResponseFormat {
+            type_: Some(CreateChatCompletionRequestResponseFormatType::JsonObject),
+            json_schema: None,
+        });
+        self
+    }
+
+    /// Structured output: the answer follows `schema`, a JSON Schema object, named `name`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when `schema` is not a JSON object.
+    pub fn json_schema(mut self, name: &str, schema: serde_json::Value) -> Result<Self, Error> {
+        let serde_json::Value::Object(schema) = schema else {
+            return Err(Error::InvalidInput {
+                name: "schema",
+                reason: "a JSON Schema is an object".to_owned(),
+            });
+        };
+        self.inner.response_format = Some(CreateChatCompletionRequestResponseFormat {
+            type_: Some(CreateChatCompletionRequestResponseFormatType::JsonSchema),
+            json_schema: Some(CreateChatCompletionRequestResponseFormatJsonSchema {
+                name: name.to_owned(),
+                schema,
+                strict: None,
+            }),
+        });
+        Ok(self)
+    }
+
+    /// Structured output following the JSON Schema of the Rust type `T`.
+    #[must_use]
+    pub fn json_schema_of<T: schemars::JsonSchema>(self, name: &str) -> Self {
+        let schema = super::tools::schema_of::<T>();
+        self.json_schema(name, schema)
+            .unwrap_or_else(|_| unreachable!("schemars gives objects"))
+    }
+
+    /// Turns thinking on or off (for models that think: kimi-k2.6, kimi-k2.5 and the thinking
+    /// models). Off is what built-in web search needs.
+    #[must_use]
+    pub fn thinking(mut self, enabled: bool) -> Self {
+        let type_ = if enabled {
+            CreateChatCompletionRequestThinkingType::Enabled
+        } else {
+            CreateChatCompletionRequestThinkingType::Disabled
+        };
+        let keep = self.inner.thinking.take().and_then(|t| t.keep);
+        self.inner.thinking = Some(CreateChatCompletionRequestThinking { type_, keep });
+        self
+    }
+
+    /// Preserved thinking (kimi-k2.6): thinking on, and the `reasoning_content` of earlier
+    /// assistant messages kept as context (`thinking.keep = all`).
+    #[must_use]
+    pub fn keep_thinking(mut self) -> Self {
+        self.inner.thinking = Some(CreateChatCompletionRequestThinking {
+            type_: CreateChatCompletionRequestThinkingType::Enabled,
+            keep: Some(CreateChatCompletionRequestThinkingKeep::All),
+        });
+        self
+    }
+
+    /// The sampling temperature (0 to 1; not every model family takes it).
+    #[must_use]
+    pub fn temperature(mut self, temperature: f32) -> Self {
+        self.inner.temperature = Some(temperature);
+        self
+    }
+
+    /// Nucleus sampling (0 to 1; not every model family takes it).
+    #[must_use]
+    pub fn top_p(mut self, top_p: f32) -> Self {
+        self.inner.top_p = Some(top_p);
+        self
+    }
+
+    /// The most tokens the answer may have.
+    #[must_use]
+    pub fn max_completion_tokens(mut self, tokens: u32) -> Self {
+        self.inner.max_completion_tokens = Some(i64::from(tokens));
+        self
+    }
+
+    /// Stop words: the answer ends before any of them (at most 5, each at most 32 bytes).
+    #[must_use]
+    pub fn stop(mut self, words: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        let words: Vec<String> = words.into_iter().map(Into::into).collect();
+        self.inner.stop = Some(CreateChatCompletionRequestStop::Array(words));
+        self
+    }
+
+    /// A key that lets Moonshot reuse the cached context of one session.
+    #[must_use]
+    pub fn prompt_cache_key(mut self, key: impl Into<String>) -> Self {
+        self.inner.prompt_cache_key = Some(key.into());
+        self
+    }
+
+    /// The request as the API takes it, to set what the builder has no method for.
+    pub fn request_mut(&mut self) -> &mut CreateChatCompletionRequest {
+        &mut self.inner
+    }
+
+    /// The request as the API takes it.
+    pub fn as_request(&self) -> &CreateChatCompletionRequest {
+        &self.inner
+    }
+
+    /// The request as the API takes it, by value.
+    pub fn into_request(self) -> CreateChatCompletionRequest {
+        self.inner
+    }
+
+    /// Checks the request against the limits Moonshot documents; [`Chat`](super::Chat) does this
+    /// before anything is sent.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for no messages, more than 128 tools, more than 5 stop words (or
+    /// one over 32 bytes), a tool name outside the documented pattern, or built-in web search
+    /// with thinking on.
+    pub fn check(&self) -> Result<(), Error> {
+        let invalid =
+            |name: &'static str, reason: String| Err(Error::InvalidInput { name, reason });
+        let request = &self.inner;
+        if request.messages.is_empty() {
+            return invalid("messages", "there are none: add at least one".to_owned());
+        }
+        if request.tools.len() > MAX_TOOLS {
+            return invalid(
+                "tools",
+                format!(
+                    "{} are declared, over Moonshot's limit of {MAX_TOOLS}",
+                    request.tools.len()
+                ),
+            );
+        }
+        if let Some(CreateChatCompletionRequestStop::Array(words)) = &request.stop {
+            if words.len() > MAX_STOP_WORDS {
+                return invalid(
+                    "stop",
+                    format!(
+                        "{} stop words, over the limit of {MAX_STOP_WORDS}",
+                        words.len()
+                    ),
+                );
+            }
+            if let Some(word) = words.iter().find(|w| w.len() > MAX_STOP_WORD_BYTES) {
+                return invalid(
+                    "stop",
+                    format!("{word:?} is over {MAX_STOP_WORD_BYTES} bytes"),
+                );
+            }
+        }
+        for tool in &request.tools {
+            super::tools::check_name(tool.function.name.as_str())?;
+        }
+        let web_search = request.tools.iter().any(Tool::is_web_search);
+        if web_search && self.thinks() {
+            return invalid(
+                "thinking",
+                format!(
+                    "built-in $web_search works only with thinking off, and `{}` thinks: call \
+                     `.thinking(false)`",
+                    request.model
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether the model will think: thinking turned on, or left unset on a model that thinks by
+    /// default.
+    fn thinks(&self) -> bool {
+        match &self.inner.thinking {
+            Some(thinking) => thinking.type_ != CreateChatCompletionRequestThinkingType::Disabled,
+            None => THINKING_BY_DEFAULT.contains(&self.inner.model.as_str()),
+        }
+    }
+
+    /// The request to send, `stream` set as asked (Moonshot sends a stream's usage in its last
+    /// chunk without being asked).
+    pub(crate) fn to_body(&self, stream: bool) -> CreateChatCompletionRequest {
+        let mut body = self.inner.clone();
+        body.stream = stream.then_some(true);
+        body
+    }
+}
+
+impl From<CreateChatCompletionRequest> for ChatRequest {
+    fn from(inner: CreateChatCompletionRequest) -> Self {
+        Self { inner }
+    }
+}

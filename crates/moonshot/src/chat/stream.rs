@@ -1,0 +1,238 @@
+//! A streamed answer: server-sent events parsed by `eventsource-stream`, one typed chunk each,
+//! until `data: [DONE]`.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use eventsource_stream::{Event, EventStreamError, Eventsource as _};
+use futures::{Stream, StreamExt as _};
+use moonshot_api::types::ChatCompletionChunk;
+use tokio::time::{Instant, Sleep};
+
+use super::accumulate::ChatAccumulator;
+use crate::error::Error;
+use crate::error::map::{error_from_body, transport_error, undecodable};
+
+type Events = Pin<Box<dyn Stream<Item = Result<Event, EventStreamError<reqwest::Error>>> + Send>>;
+
+/// The events of a response, and the first chunk, read within the attempt that sent it (so a
+/// failure before it is retried).
+pub(crate) struct Opened {
+    events: Events,
+    first: Option<ChatCompletionChunk>,
+    request_id: Option<String>,
+}
+
+/// What one event is.
+enum Read {
+    Chunk(Box<ChatCompletionChunk>),
+    Done,
+}
+
+/// Turns a successful response into its events, and reads up to the first chunk.
+pub(crate) async fn open(response: reqwest::Response, idle: Duration) -> Result<Opened, Error> {
+    let request_id = crate::error::map::request_id(response.headers());
+    let mut events: Events = Box::pin(response.bytes_stream().eventsource());
+    let first = match tokio::time::timeout(idle, events.next()).await {
+        Err(_) => return Err(stalled(idle)),
+        Ok(None) => return Err(ended_early()),
+        Ok(Some(event)) => match read(event, request_id.as_deref())? {
+            Read::Chunk(chunk) => Some(*chunk),
+            Read::Done => None,
+        },
+    };
+    Ok(Opened {
+        events,
+        first,
+        request_id,
+    })
+}
+
+/// Reads one event: a chunk, the end, or an error (an `error` event, an error object, a chunk
+/// that does not decode, a transport failure).
+fn read(
+    event: Result<Event, EventStreamError<reqwest::Error>>,
+    request_id: Option<&str>,
+) -> Result<Read, Error> {
+    let event = event.map_err(|e| match e {
+        EventStreamError::Transport(e) => transport_error(e),
+        other => undecodable(200, request_id.map(str::to_owned), other.to_string(), &[]),
+    })?;
+    let data = event.data.trim();
+    if data == "[DONE]" {
+        return Ok(Read::Done);
+    }
+    let is_error_event = event.event == "error";
+    let value: serde_json::Value = serde_json::from_str(data).map_err(|e| {
+        undecodable(
+            200,
+            request_id.map(str::to_owned),
+            format!("a stream event is not JSON: {e}"),
+            data.as_bytes(),
+        )
+    })?;
+    if is_error_event || value.get("error").is_some() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(id) = request_id.and_then(|id| id.parse().ok()) {
+            headers.insert("msh-request-id", id);
+        }
+        return Err(error_from_body(200, &headers, data.as_bytes()));
+    }
+    serde_json::from_value::<ChatCompletionChunk>(value)
+        .map(|chunk| Read::Chunk(Box::new(chunk)))
+        .map_err(|e| {
+            undecodable(
+                200,
+                request_id.map(str::to_owned),
+                format!("a stream chunk does not decode: {e}"),
+                data.as_bytes(),
+            )
+        })
+}
+
+fn ended_early() -> Error {
+    Error::Connection {
+        attempts: 1,
+        source: "the stream ended without `data: [DONE]`".into(),
+    }
+}
+
+fn stalled(idle: Duration) -> Error {
+    Error::Timeout {
+        attempts: 1,
+        source: format!("no event for {idle:?}: the stream stalled").into(),
+    }
+}
+
+/// A streamed chat answer: a [`Stream`] of typed chunks, ending after `data: [DONE]`.
+///
+/// It also rebuilds the whole answer as it goes ([`ChatStream::answer`]), so a caller can print
+/// chunks as they arrive and still have the complete message at the end. Nothing is buffered
+/// but the answer so far. A break mid-stream (an error event, a chunk that does not decode, a
+/// connection that drops or stalls, an end without `[DONE]`) is one [`Error::StreamBroken`]
+/// item that keeps what arrived; the stream ends after it. Dropping the stream closes the
+/// connection.
+///
+/// ```no_run
+/// # async fn run(client: moonshot::Client) -> Result<(), moonshot::Error> {
+/// use futures::StreamExt as _;
+/// use moonshot::chat::ChatRequest;
+///
+/// let mut stream = client.chat().stream(ChatRequest::new("kimi-k2.6").user("Hi")).await?;
+/// while let Some(chunk) = stream.next().await {
+///     let chunk = chunk?;
+///     if let Some(text) = chunk.choices.first().and_then(|c| c.delta.as_ref()?.content.as_deref()) {
+///         print!("{text}");
+///     }
+/// }
+/// println!("\n{:?}", stream.answer().usage());
+/// # Ok(())
+/// # }
+/// ```
+pub struct ChatStream {
+    events: Events,
+    first: Option<ChatCompletionChunk>,
+    answer: ChatAccumulator,
+    request_id: Option<String>,
+    idle: Duration,
+    deadline: Pin<Box<Sleep>>,
+    finished: bool,
+}
+
+impl std::fmt::Debug for ChatStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatStream")
+            .field("answer", &self.answer)
+            .field("request_id", &self.request_id)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChatStream {
+    pub(crate) fn new(opened: Opened, idle: Duration) -> Self {
+        let finished = opened.first.is_none();
+        Self {
+            events: opened.events,
+            first: opened.first,
+            answer: ChatAccumulator::default(),
+            request_id: opened.request_id,
+            idle,
+            deadline: Box::pin(tokio::time::sleep(idle)),
+            finished,
+        }
+    }
+
+    /// The answer so far, rebuilt from the chunks read.
+    pub fn answer(&self) -> &ChatAccumulator {
+        &self.answer
+    }
+
+    /// Moonshot's id for the request (`Msh-Request-Id`), to quote to support.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// Reads the stream to its end and returns the whole answer.
+    ///
+    /// # Errors
+    /// [`Error::StreamBroken`] when the stream breaks off; it keeps what arrived.
+    pub async fn collect_answer(mut self) -> Result<ChatAccumulator, Error> {
+        while let Some(chunk) = self.next().await {
+            chunk?;
+        }
+        Ok(self.answer)
+    }
+
+    fn broken(&mut self, source: Error) -> Error {
+        self.finished = true;
+        Error::StreamBroken {
+            received: Box::new(self.answer.clone()),
+            source: Box::new(source),
+        }
+    }
+}
+
+impl Stream for ChatStream {
+    type Item = Result<ChatCompletionChunk, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if let Some(first) = this.first.take() {
+            this.answer.push(&first);
+            return Poll::Ready(Some(Ok(first)));
+        }
+        if this.finished {
+            return Poll::Ready(None);
+        }
+        match this.events.poll_next_unpin(cx) {
+            Poll::Pending => {
+                if this.deadline.as_mut().poll(cx).is_ready() {
+                    let error = stalled(this.idle);
+                    return Poll::Ready(Some(Err(this.broken(error))));
+                }
+                Poll::Pending
+            }
+            Poll::Ready(None) => {
+                let error = ended_early();
+                Poll::Ready(Some(Err(this.broken(error))))
+            }
+            Poll::Ready(Some(event)) => {
+                let idle = this.idle;
+                this.deadline.as_mut().reset(Instant::now() + idle);
+                match read(event, this.request_id.as_deref()) {
+                    Ok(Read::Chunk(chunk)) => {
+                        this.answer.push(&chunk);
+                        Poll::Ready(Some(Ok(*chunk)))
+                    }
+                    Ok(Read::Done) => {
+                        this.finished = true;
+                        Poll::Ready(None)
+                    }
+                    Err(error) => Poll::Ready(Some(Err(this.broken(error)))),
+                }
+            }
+        }
+    }
+}
