@@ -2,6 +2,7 @@
 //! content.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt as _;
@@ -13,7 +14,7 @@ use crate::client::Client;
 use crate::error::Error;
 use crate::error::map::{transport_error, undecodable};
 use crate::file_types::{FileContent, FileDeleted, FileObject, Purpose, check_file_id};
-use crate::upload::{PathUpload, ReaderUpload, check_purpose};
+use crate::upload::{PathUpload, Progress, ReaderUpload, check_purpose};
 
 /// How long [`Files::wait_for_processing`] waits at most by default.
 pub const DEFAULT_PROCESSING_DEADLINE: Duration = Duration::from_secs(120);
@@ -61,7 +62,27 @@ impl<'a> Files<'a> {
         let purpose = purpose.into();
         check_purpose(&purpose)?;
         let upload = PathUpload::check(path.as_ref())?;
-        self.send_upload(Replay::Allowed, || upload.form(&purpose))
+        self.send_upload(Replay::Allowed, || upload.form(&purpose, None))
+            .await
+    }
+
+    /// [`Files::upload`], telling `progress` the bytes sent and the file's size as the body
+    /// goes out (from 0 again when an attempt is retried): for a progress bar.
+    ///
+    /// # Errors
+    /// As [`Files::upload`].
+    pub async fn upload_with_progress(
+        &self,
+        path: impl AsRef<Path>,
+        purpose: impl Into<Purpose>,
+        progress: impl Fn(u64, u64) + Send + Sync + 'static,
+    ) -> Result<FileObject, Error> {
+        let purpose = purpose.into();
+        check_purpose(&purpose)?;
+        let upload = PathUpload::check(path.as_ref())?;
+        let total = upload.len();
+        let progress: Progress = Arc::new(move |sent| progress(sent, total));
+        self.send_upload(Replay::Allowed, || upload.form(&purpose, Some(&progress)))
             .await
     }
 

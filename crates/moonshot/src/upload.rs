@@ -4,7 +4,7 @@
 //! bounded whatever the file's size. Moonshot's limits are checked before any byte is sent.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use futures::StreamExt as _;
 use reqwest::multipart::{Form, Part};
@@ -20,6 +20,9 @@ pub const MAX_UPLOAD_BYTES: u64 = 100 * 1024 * 1024;
 /// How much of a file is read at a time.
 const CHUNK: usize = 64 * 1024;
 
+/// Told the bytes of the file sent so far in the current attempt.
+pub(crate) type Progress = Arc<dyn Fn(u64) + Send + Sync>;
+
 /// A file on disk, checked against Moonshot's limits: opened anew for each attempt.
 #[derive(Debug)]
 pub(crate) struct PathUpload {
@@ -29,6 +32,11 @@ pub(crate) struct PathUpload {
 }
 
 impl PathUpload {
+    /// The file's size.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
     /// Checks `path` before any request: it must be a readable, non-empty file of at most
     /// [`MAX_UPLOAD_BYTES`], with a UTF-8 name.
     pub(crate) fn check(path: &Path) -> Result<Self, Error> {
@@ -72,13 +80,23 @@ impl PathUpload {
         })
     }
 
-    /// The multipart form of one attempt: the file opened anew, streamed.
-    pub(crate) fn form(&self, purpose: &Purpose) -> Result<Form, Error> {
+    /// The multipart form of one attempt: the file opened anew, streamed, `progress` told as
+    /// it goes.
+    pub(crate) fn form(&self, purpose: &Purpose, progress: Option<&Progress>) -> Result<Form, Error> {
         let file = std::fs::File::open(&self.path).map_err(|e| Error::InvalidInput {
             name: "path",
             reason: format!("`{}` cannot be read: {e}", self.path.display()),
         })?;
-        let stream = ReaderStream::with_capacity(tokio::fs::File::from_std(file), CHUNK);
+        let progress = progress.cloned();
+        let mut sent = 0u64;
+        let stream = ReaderStream::with_capacity(tokio::fs::File::from_std(file), CHUNK).inspect(
+            move |chunk| {
+                if let (Ok(chunk), Some(progress)) = (chunk, &progress) {
+                    sent += chunk.len() as u64;
+                    progress(sent);
+                }
+            },
+        );
         let body = reqwest::Body::wrap_stream(stream);
         let part = Part::stream_with_length(body, self.len);
         form(part, &self.file_name, purpose)
