@@ -202,6 +202,7 @@ impl Store {
         Ok(Upload {
             store: self,
             buffer: Vec::new(),
+            counted: 0,
             finished: false,
         })
     }
@@ -211,8 +212,10 @@ impl Store {
 #[derive(Debug)]
 pub(crate) struct Upload<'a> {
     store: &'a Store,
-    /// The bytes read so far; its capacity is what is counted against the memory limit.
+    /// The bytes read so far.
     buffer: Vec<u8>,
+    /// The buffer's capacity as reserved, counted against the memory limit.
+    counted: u64,
     finished: bool,
 }
 
@@ -229,19 +232,19 @@ impl Upload<'_> {
         if needed > MAX_FILE_BYTES {
             return Err(StoreRefusal::FileTooLarge);
         }
-        let capacity = self.buffer.capacity() as u64;
-        if needed > capacity {
+        if needed > self.counted {
             // Double as a Vec would, but never past the per-file limit or the memory left.
             let mut inner = self.store.lock();
-            let available = capacity + self.store.memory_limit.saturating_sub(inner.held_bytes);
+            let available = self.counted + self.store.memory_limit.saturating_sub(inner.held_bytes);
             if needed > available {
                 return Err(StoreRefusal::MemoryFull {
                     limit: self.store.memory_limit,
                 });
             }
-            let grown = (capacity * 2).clamp(needed, MAX_FILE_BYTES.min(available));
-            inner.held_bytes += grown - capacity;
+            let grown = (self.counted * 2).clamp(needed, MAX_FILE_BYTES.min(available));
+            inner.held_bytes += grown - self.counted;
             drop(inner);
+            self.counted = grown;
             // `grown` is at most MAX_FILE_BYTES, which fits a usize on any supported target.
             self.buffer
                 .reserve_exact(usize::try_from(grown).unwrap_or(usize::MAX) - self.buffer.len());
@@ -260,7 +263,6 @@ impl Upload<'_> {
     /// reads now.
     pub(crate) fn finish(mut self, id: String, build: impl FnOnce(Bytes) -> StoredFile) -> Bytes {
         let mut buffer = std::mem::take(&mut self.buffer);
-        let counted = buffer.capacity() as u64;
         buffer.shrink_to_fit();
         let mut file = build(Bytes::from(buffer));
         file.held_bytes = match &file.content {
@@ -269,7 +271,7 @@ impl Upload<'_> {
         };
         let shown = file.view(Instant::now()).object().clone();
         let mut inner = self.store.lock();
-        inner.held_bytes = inner.held_bytes - counted + file.held_bytes;
+        inner.held_bytes = inner.held_bytes - self.counted + file.held_bytes;
         inner.uploads_in_flight -= 1;
         inner.files.insert(id, file);
         self.finished = true;
@@ -283,7 +285,51 @@ impl Drop for Upload<'_> {
             return;
         }
         let mut inner = self.store.lock();
-        inner.held_bytes -= self.buffer.capacity() as u64;
+        inner.held_bytes -= self.counted;
         inner.uploads_in_flight -= 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_upload_grows_within_the_limit_and_gives_back_what_it_held() {
+        let store = Store::new(HashMap::new(), 100, Duration::ZERO);
+        let mut upload = store.begin_upload().expect("a free slot");
+        upload.append(&[b'a'; 60]).expect("room for 60");
+        upload.append(&[b'b'; 30]).expect("room for 90");
+        assert!(
+            (90..=100).contains(&store.held_bytes()),
+            "{}",
+            store.held_bytes()
+        );
+        assert_eq!(
+            upload.append(&[b'c'; 20]),
+            Err(StoreRefusal::MemoryFull { limit: 100 })
+        );
+        assert_eq!(upload.bytes().len(), 90, "nothing appended on refusal");
+        drop(upload);
+        assert_eq!(store.held_bytes(), 0);
+
+        let upload = store.begin_upload().expect("the slot was given back");
+        let mut second = store.begin_upload().expect("another slot");
+        second.append(b"text").expect("room");
+        second.finish("file-1".to_owned(), |text| StoredFile {
+            object: Bytes::from_static(b"{}"),
+            content: ServedContent::Text {
+                filename: "a.txt".to_owned(),
+                text,
+                escaped_len: 4,
+            },
+            created_at: 0,
+            processing: None,
+            held_bytes: 0,
+        });
+        drop(upload);
+        assert_eq!(store.held_bytes(), 4, "the stored text stays counted");
+        assert!(store.delete("file-1"));
+        assert_eq!(store.held_bytes(), 0);
     }
 }
