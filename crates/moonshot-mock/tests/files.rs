@@ -24,6 +24,15 @@ async fn start_without_delay() -> MockServer {
         .expect("server starts")
 }
 
+async fn start_with_memory_limit(bytes: u64) -> MockServer {
+    MockServer::builder()
+        .memory_limit(bytes)
+        .processing_delay(Duration::ZERO)
+        .start()
+        .await
+        .expect("server starts")
+}
+
 /// Checks a 400 `invalid_request_error` whose message contains `needle`.
 async fn assert_invalid_request(response: reqwest::Response, needle: &str) {
     assert_eq!(response.status(), 400);
@@ -315,12 +324,7 @@ async fn the_file_after_the_thousandth_is_refused() {
 
 #[tokio::test]
 async fn the_memory_limit_refuses_uploads_until_files_are_deleted() {
-    let server = MockServer::builder()
-        .memory_limit(100_000)
-        .processing_delay(Duration::ZERO)
-        .start()
-        .await
-        .expect("server starts");
+    let server = start_with_memory_limit(100_000).await;
     let text = vec![b't'; 40_000];
     let first = json(upload(&server, "a.txt", &text).await).await;
     assert_eq!(upload(&server, "b.txt", &text).await.status(), 200);
@@ -347,6 +351,26 @@ async fn the_memory_limit_refuses_uploads_until_files_are_deleted() {
     assert_eq!(server.upload_memory(), 40_000);
     assert_eq!(upload(&server, "c.txt", &text).await.status(), 200);
     assert_eq!(server.upload_memory(), 80_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_uploads_stay_within_the_memory_limit() {
+    let server = start_with_memory_limit(100_000).await;
+    let text = vec![b't'; 30_000];
+    let names: Vec<String> = (0..10).map(|i| format!("{i}.txt")).collect();
+    let uploads = names.iter().map(|name| upload(&server, name, &text));
+    let statuses: Vec<u16> = futures::future::join_all(uploads)
+        .await
+        .iter()
+        .map(|response| response.status().as_u16())
+        .collect();
+    let stored = statuses.iter().filter(|&&status| status == 200).count();
+    assert!(stored <= 3, "{statuses:?}");
+    assert_eq!(stored + statuses.iter().filter(|&&s| s == 400).count(), 10);
+    assert_eq!(server.upload_memory(), 30_000 * stored as u64);
+    // The refused uploads gave back what they had reserved: the room left is usable.
+    let next = upload(&server, "next.txt", &text).await.status();
+    assert_eq!(next == 200, stored < 3, "{statuses:?}, then {next}");
 }
 
 #[tokio::test]
