@@ -1,4 +1,5 @@
-//! Response bodies built for the mock: generated large contents and bodies cut short.
+//! Response bodies built for the mock: contents sent frame by frame (extracted text escaped on
+//! the way, large generated ones) and bodies cut short.
 
 use std::future::Future as _;
 use std::pin::Pin;
@@ -9,7 +10,7 @@ use axum::BoxError;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
-use crate::files::{file_type, json_string};
+use crate::files::{file_type, json_escaped, json_string};
 
 /// Size of the one filler chunk a server keeps and sends again and again.
 const FILLER_CHUNK_BYTES: usize = 64 * 1024;
@@ -27,40 +28,83 @@ pub(crate) fn filler_chunk() -> Bytes {
         .into()
 }
 
-/// A content body of an exact size, generated while it is sent: the real API's JSON object as
-/// text, whose `content` is filler text.
+/// The real API's JSON envelope around a file's text, split where the text goes: `{"content":
+/// "` and `", "file_type": ..., "filename": ..., "title": "", "type": "file"}`, written with
+/// its `", "` and `": "` separators and its field order.
+pub(crate) fn content_envelope(filename: &str) -> (&'static str, String) {
+    let prefix = r#"{"content": ""#;
+    let suffix = format!(
+        r#"", "file_type": {}, "filename": {}, "title": "", "type": "file"}}"#,
+        json_string(file_type(filename)),
+        json_string(filename)
+    );
+    (prefix, suffix)
+}
+
+/// The length of `text` escaped as a JSON string, without its quotes.
+pub(crate) fn escaped_len(text: &str) -> u64 {
+    /// Counts what is written to it.
+    struct Counter(u64);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Writing a string to a writer that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut counter, text);
+    counter.0 - 2
+}
+
+/// How much text [`ExtractedContent`] escapes per frame.
+const TEXT_CHUNK_BYTES: usize = 64 * 1024;
+
+/// What a content body sends between its envelope's prefix and suffix, one frame at a time.
+pub(crate) trait ContentText {
+    /// The next frame of text, or `None` when all was sent.
+    fn next_frame(&mut self) -> Option<Bytes>;
+    /// How many bytes are left to send.
+    fn remaining(&self) -> u64;
+}
+
+/// A content body of an exact size, sent frame by frame: the real API's JSON object as text,
+/// whose `content` comes from `T`.
 #[derive(Debug)]
-pub(crate) struct GeneratedContent {
+pub(crate) struct ContentBody<T> {
     prefix: Bytes,
-    filler: Bytes,
-    filler_left: u64,
+    text: T,
     suffix: Bytes,
 }
 
-impl GeneratedContent {
-    /// A body of `size` bytes, or of the JSON envelope's size if that is larger.
-    pub(crate) fn new(filename: &str, size: u64, filler: Bytes) -> Self {
-        let prefix = Bytes::from_static(br#"{"content": ""#);
-        let suffix = Bytes::from(format!(
-            r#"", "file_type": {}, "filename": {}, "title": "", "type": "file"}}"#,
-            json_string(file_type(filename)),
-            json_string(filename)
-        ));
-        let envelope = (prefix.len() + suffix.len()) as u64;
-        Self {
-            prefix,
-            filler,
-            filler_left: size.saturating_sub(envelope),
-            suffix,
-        }
-    }
+/// A content body whose text is filler, generated while it is sent.
+pub(crate) type GeneratedContent = ContentBody<Filler>;
 
-    fn remaining(&self) -> u64 {
-        self.prefix.len() as u64 + self.filler_left + self.suffix.len() as u64
+/// A content body around an extracted text held in memory, escaped while it is sent, so that
+/// sending a large text never copies it whole.
+pub(crate) type ExtractedContent = ContentBody<EscapedText>;
+
+impl<T> ContentBody<T> {
+    fn around(filename: &str, text: T) -> Self {
+        let (prefix, suffix) = content_envelope(filename);
+        Self {
+            prefix: Bytes::from_static(prefix.as_bytes()),
+            text,
+            suffix: suffix.into(),
+        }
     }
 }
 
-impl Body for GeneratedContent {
+impl<T: ContentText> ContentBody<T> {
+    fn remaining(&self) -> u64 {
+        self.prefix.len() as u64 + self.text.remaining() + self.suffix.len() as u64
+    }
+}
+
+impl<T: ContentText + Unpin> Body for ContentBody<T> {
     type Data = Bytes;
     type Error = std::convert::Infallible;
 
@@ -71,12 +115,8 @@ impl Body for GeneratedContent {
         let this = &mut *self;
         let chunk = if !this.prefix.is_empty() {
             std::mem::take(&mut this.prefix)
-        } else if this.filler_left > 0 {
-            let n = usize::try_from(this.filler_left)
-                .unwrap_or(usize::MAX)
-                .min(this.filler.len());
-            this.filler_left -= n as u64;
-            this.filler.slice(..n)
+        } else if let Some(chunk) = this.text.next_frame() {
+            chunk
         } else if !this.suffix.is_empty() {
             std::mem::take(&mut this.suffix)
         } else {
@@ -91,6 +131,91 @@ impl Body for GeneratedContent {
 
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.remaining())
+    }
+}
+
+/// Filler text of a given length, from one shared chunk.
+#[derive(Debug)]
+pub(crate) struct Filler {
+    chunk: Bytes,
+    left: u64,
+}
+
+impl GeneratedContent {
+    /// A body of `size` bytes, or of the JSON envelope's size if that is larger.
+    pub(crate) fn new(filename: &str, size: u64, filler: Bytes) -> Self {
+        let mut body = Self::around(
+            filename,
+            Filler {
+                chunk: filler,
+                left: 0,
+            },
+        );
+        let envelope = (body.prefix.len() + body.suffix.len()) as u64;
+        body.text.left = size.saturating_sub(envelope);
+        body
+    }
+}
+
+impl ContentText for Filler {
+    fn next_frame(&mut self) -> Option<Bytes> {
+        if self.left == 0 {
+            return None;
+        }
+        let n = usize::try_from(self.left)
+            .unwrap_or(usize::MAX)
+            .min(self.chunk.len());
+        self.left -= n as u64;
+        Some(self.chunk.slice(..n))
+    }
+
+    fn remaining(&self) -> u64 {
+        self.left
+    }
+}
+
+/// A UTF-8 text, escaped as inside a JSON string a frame at a time.
+#[derive(Debug)]
+pub(crate) struct EscapedText {
+    /// The text not yet sent, split only at character boundaries.
+    text: Bytes,
+    escaped_left: u64,
+}
+
+impl ExtractedContent {
+    /// The body for `text` (UTF-8) of `filename`; `escaped_len` is [`escaped_len`] of `text`.
+    pub(crate) fn new(filename: &str, text: Bytes, escaped_len: u64) -> Self {
+        Self::around(
+            filename,
+            EscapedText {
+                text,
+                escaped_left: escaped_len,
+            },
+        )
+    }
+}
+
+impl ContentText for EscapedText {
+    fn next_frame(&mut self) -> Option<Bytes> {
+        if self.text.is_empty() {
+            return None;
+        }
+        let mut end = self.text.len().min(TEXT_CHUNK_BYTES);
+        // Back off continuation bytes (10xxxxxx) to the start of a character.
+        while end < self.text.len() && self.text[end] & 0xC0 == 0x80 {
+            end -= 1;
+        }
+        let piece = self.text.split_to(end);
+        // The text was UTF-8 when stored and is split only between characters.
+        let escaped = std::str::from_utf8(&piece)
+            .map(|text| Bytes::from(json_escaped(text)))
+            .unwrap_or_default();
+        self.escaped_left = self.escaped_left.saturating_sub(escaped.len() as u64);
+        Some(escaped)
+    }
+
+    fn remaining(&self) -> u64 {
+        self.escaped_left
     }
 }
 
@@ -204,6 +329,29 @@ mod tests {
                 assert_eq!(sent.len() as u64, size);
             }
         }
+    }
+
+    #[tokio::test]
+    async fn extracted_content_escapes_across_chunks_and_has_the_exact_size() {
+        // Multi-byte characters and characters to escape straddle every chunk boundary.
+        let text: String = "é\"\n长文本\u{1}\\ "
+            .chars()
+            .cycle()
+            .take(3 * TEXT_CHUNK_BYTES)
+            .collect();
+        let body = ExtractedContent::new("notes.md", Bytes::from(text.clone()), escaped_len(&text));
+        let hint = body.size_hint().exact();
+        let (sent, failed) = drain(body).await;
+        assert!(!failed);
+        assert_eq!(hint, Some(sent.len() as u64));
+        let (prefix, suffix) = content_envelope("notes.md");
+        assert_eq!(
+            sent,
+            format!("{prefix}{}{suffix}", json_escaped(&text)).as_bytes()
+        );
+        let envelope: serde_json::Value = serde_json::from_slice(&sent).expect("JSON");
+        assert_eq!(envelope["content"], text.as_str());
+        assert_eq!(envelope["file_type"], "text/markdown");
     }
 
     #[tokio::test]

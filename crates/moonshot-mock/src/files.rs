@@ -26,6 +26,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
+use crate::body::content_envelope;
+
 /// Id of the demo PDF `moonshot-intro.pdf` (purpose `file-extract`, with extracted text).
 pub const DEMO_PDF_ID: &str = "mock-intro-pdf";
 /// Id of the demo image `architecture-diagram.png` (purpose `image`, no extracted text).
@@ -235,13 +237,8 @@ impl MockFile {
     /// the real API writes it (`", "` and `": "` separators, fields in its order).
     pub fn content_body(&self) -> Option<String> {
         self.content.as_deref().map(|text| {
-            let file_type = file_type(&self.filename);
-            format!(
-                r#"{{"content": {}, "file_type": {}, "filename": {}, "title": "", "type": "file"}}"#,
-                json_string(text),
-                json_string(file_type),
-                json_string(&self.filename)
-            )
+            let (prefix, suffix) = content_envelope(&self.filename);
+            format!("{prefix}{}{suffix}", json_escaped(text))
         })
     }
 
@@ -436,6 +433,14 @@ pub(crate) fn is_usable_id(id: &str) -> bool {
 /// A string as a JSON string literal.
 pub(crate) fn json_string(text: &str) -> String {
     Value::from(text).to_string()
+}
+
+/// A string escaped as inside a JSON string literal, without the quotes.
+pub(crate) fn json_escaped(text: &str) -> String {
+    let mut quoted = json_string(text);
+    quoted.pop();
+    quoted.remove(0);
+    quoted
 }
 
 /// The content body's `file_type`: the media type the file name's extension implies.

@@ -1,43 +1,84 @@
-//! A local server that answers like Moonshot AI's (Kimi's) Files API, for tests, demos and
-//! benchmarks of clients, in the spirit of stripe-mock.
-//!
-//! It serves the two operations of `openapi/openapi.yaml` the way the real API does:
-//!
-//! - `GET /v1/files/{file_id}`: the file object, `application/json`.
-//! - `GET /v1/files/{file_id}/content`: documented as `text/plain`, and sent as such, but the
-//!   text is a JSON object: `{"content": "...", "file_type": "application/pdf", "filename":
-//!   "x.pdf", "title": "", "type": "file"}`.
-//!
-//! Errors carry Moonshot's body `{"error": {"message": "...", "type": "..."}}`: 401
-//! `invalid_authentication_error` (when a key is configured), 404 `resource_not_found_error`
-//! (unknown file ids and unknown routes), 500 `server_error`, and on demand 429
-//! `rate_limit_reached_error` with `Retry-After` or 429 `exceeded_current_quota_error` (see
-//! [`Faults`]). Every response carries a unique `Msh-Request-Id` header.
-//!
-//! The files are the built-in demo files ([`demo_files`]), a fixtures directory
-//! ([`load_fixtures`], whose format is described in [`files`]), files built in code
-//! ([`MockFile`]), and large generated ones ([`MockServerBuilder::with_large_file`]).
+//! A local server that answers like Moonshot AI's (Kimi's) API, for tests, demos and
+//! benchmarks of clients, in the spirit of stripe-mock: files are uploaded, processed, listed and
+//! deleted as on the real API, and kept in memory.
 //!
 //! ```
 //! use std::time::Duration;
-//! use moonshot_mock::{DEMO_PDF_ID, Faults, MockServer};
+//! use moonshot_mock::MockServer;
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     let server = MockServer::builder()
 //!         .api_key("sk-test")
-//!         .faults(Faults::default().latency(Duration::from_millis(5)))
+//!         .processing_delay(Duration::ZERO)
 //!         .start()
 //!         .await?;
-//!     let url = format!("{}/v1/files/{DEMO_PDF_ID}", server.base_url());
-//!     let response = reqwest::Client::new().get(url).bearer_auth("sk-test").send().await?;
-//!     assert_eq!(response.status(), 200);
-//!     assert!(response.text().await?.contains("moonshot-intro.pdf"));
-//!     assert_eq!(server.request_count(), 1);
+//!     let files = format!("{}/v1/files", server.base_url());
+//!     let client = reqwest::Client::new();
+//!
+//!     let form = reqwest::multipart::Form::new()
+//!         .part("file", reqwest::multipart::Part::text("Kimi reads it.").file_name("a.txt"))
+//!         .text("purpose", "file-extract");
+//!     let file: serde_json::Value =
+//!         client.post(&files).bearer_auth("sk-test").multipart(form).send().await?.json().await?;
+//!     assert_eq!(file["status"], "ok");
+//!
+//!     let content = client
+//!         .get(format!("{files}/{}/content", file["id"].as_str().unwrap_or_default()))
+//!         .bearer_auth("sk-test")
+//!         .send()
+//!         .await?
+//!         .text()
+//!         .await?;
+//!     assert!(content.starts_with(r#"{"content": "Kimi reads it.""#));
 //!     server.shutdown().await?;
 //!     Ok(())
 //! }
 //! ```
+//!
+//! # Operations
+//!
+//! The operations of `openapi/openapi.yaml`, except chat and batches:
+//!
+//! - `POST /v1/files` (`multipart/form-data`: a `file` part with a file name, a `purpose` field
+//!   of one word, any word): the new file object, `id` `file-` and 20 random characters. Refused
+//!   with 400 `invalid_request_error`, nothing kept: a missing part or field, an empty file, a
+//!   file over 100 MB (the server stops reading at the limit), a 1,001st file (demo and fixture
+//!   files count), and uploads past the memory limit ([`MockServerBuilder::memory_limit`], 256
+//!   MiB by default; deleting files makes room).
+//! - Processing: a new file is `processing` for [`MockServerBuilder::processing_delay`] (200 ms
+//!   by default), then `ok`. Its text is the file itself when it is UTF-8 (txt, md, csv, json,
+//!   jsonl, html, code); images, videos and other bytes yield none: with purpose `file-extract`
+//!   the status is then `failed` with `status_details` saying why, with any other purpose `ok`.
+//! - `GET /v1/files`: `{"object": "list", "data": [...]}`, newest first.
+//! - `GET /v1/files/{file_id}`: the file object, `application/json`.
+//! - `GET /v1/files/{file_id}/content`: documented as `text/plain`, and sent as such, but the
+//!   text is a JSON object: `{"content": "...", "file_type": "application/pdf", "filename":
+//!   "x.pdf", "title": "", "type": "file"}`. A file without text answers 500 `extract task
+//!   failed: <why>` with an empty `type`, as the real API does; a file still processing answers
+//!   400 `invalid_request_error`.
+//! - `DELETE /v1/files/{file_id}`: `{"id": ..., "object": "file", "deleted": true}`; the file is
+//!   gone (404) from then on. Demo and fixture files are deleted the same way.
+//! - `GET /v1/models`: the 14 model ids of the reference with their context lengths and
+//!   `supports_image_in`, `supports_video_in` and `supports_reasoning`.
+//! - `GET /v1/users/me/balance`: `{"code": 0, "data": {"available_balance": 49.58894,
+//!   "voucher_balance": 46.58893, "cash_balance": 3.00001}, "scode": "0x0", "status": true}`.
+//! - `POST /v1/tokenizers/estimate-token-count` (`{model, messages}`): `{"code": 0, "data":
+//!   {"total_tokens": N}, "scode": "0x0", "status": true}`, where N is 3, plus per message 4 and
+//!   `ceil(UTF-8 bytes / 4)` of each text and 1,024 per image or video part. A body that is not
+//!   such a request is 400 `invalid_request_error` naming what is wrong; a model not listed is
+//!   404 `resource_not_found_error`.
+//!
+//! Errors carry Moonshot's body `{"error": {"message": "...", "type": "..."}}`: besides those
+//! above, 401 `invalid_authentication_error` (when a key is configured), 404
+//! `resource_not_found_error` (unknown file ids and unknown routes), 500 `server_error`, and on
+//! demand 429 `rate_limit_reached_error` with `Retry-After` or 429
+//! `exceeded_current_quota_error` (see [`Faults`]). Every response carries a unique
+//! `Msh-Request-Id` header.
+//!
+//! The server starts with the built-in demo files ([`demo_files`]), a fixtures directory
+//! ([`load_fixtures`], whose format is described in [`files`]), files built in code
+//! ([`MockFile`]), and large generated ones ([`MockServerBuilder::with_large_file`]).
 //!
 //! The `moonshot-mock` binary runs the same server from the command line: `moonshot-mock --help`.
 
@@ -46,6 +87,7 @@ mod faults;
 pub mod files;
 mod routes;
 mod server;
+mod store;
 
 pub use faults::Faults;
 pub use files::{
@@ -53,4 +95,6 @@ pub use files::{
     FixtureError, MockFile, demo_files, load_fixtures,
 };
 pub use routes::REQUEST_ID_HEADER;
-pub use server::{MockError, MockServer, MockServerBuilder};
+pub use server::{
+    DEFAULT_MEMORY_LIMIT, DEFAULT_PROCESSING_DELAY, MockError, MockServer, MockServerBuilder,
+};

@@ -1,4 +1,4 @@
-//! `moonshot-mock`: runs a local mock of Moonshot's Files API until Ctrl-C.
+//! `moonshot-mock`: runs a local mock of Moonshot's API until Ctrl-C.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -6,16 +6,20 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use moonshot_mock::{Faults, MockServer, load_fixtures};
+use moonshot_mock::{
+    DEFAULT_MEMORY_LIMIT, DEFAULT_PROCESSING_DELAY, Faults, MockServer, load_fixtures,
+};
 
 /// The id `--large-file` serves.
 const LARGE_FILE_ID: &str = "mock-large";
 
-/// A local server that answers like Moonshot AI's (Kimi's) Files API.
+/// A local server that answers like Moonshot AI's (Kimi's) API.
 ///
-/// Serves GET /v1/files/{file_id} and GET /v1/files/{file_id}/content with the demo files
-/// (mock-intro-pdf, mock-diagram-png, mock-batch-output, mock-scan-failed) or a fixtures
-/// directory, and injects faults on demand. Prints the base URL on its first line of output.
+/// Serves the Files API (upload, list, retrieve, content, delete; uploads kept in memory, text
+/// extracted after --processing-delay), GET /v1/models, GET /v1/users/me/balance and POST
+/// /v1/tokenizers/estimate-token-count. Starts with the demo files (mock-intro-pdf,
+/// mock-diagram-png, mock-batch-output, mock-scan-failed) or a fixtures directory, and injects
+/// faults on demand. Prints the base URL on its first line of output.
 #[derive(Debug, Parser)]
 #[command(name = "moonshot-mock", version, after_long_help = FIXTURES_HELP)]
 struct Args {
@@ -67,6 +71,15 @@ struct Args {
     /// Send half of every 200 body (with the full Content-Length), then drop the connection.
     #[arg(long)]
     cut_body: bool,
+
+    /// Keep a new upload `processing` this long before its status turns ok: seconds (0.2) or
+    /// 200ms, 1s, 2m [default: 0, answered at once, as Moonshot's docs show].
+    #[arg(long, value_name = "DURATION", value_parser = moonshot_duration::parse_delay, allow_negative_numbers = true)]
+    processing_delay: Option<Duration>,
+
+    /// Hold at most BYTES of uploads in memory; an upload past it is refused with 400.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MEMORY_LIMIT)]
+    memory_limit: u64,
 }
 
 const FIXTURES_HELP: &str = "\
@@ -116,7 +129,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .cut_body(args.cut_body);
     let mut builder = MockServer::builder()
         .bind(SocketAddr::new(args.bind, args.port))
-        .faults(faults);
+        .faults(faults)
+        .processing_delay(args.processing_delay.unwrap_or(DEFAULT_PROCESSING_DELAY))
+        .memory_limit(args.memory_limit);
     if let Some(dir) = &args.fixtures {
         builder = builder.files(load_fixtures(dir)?);
     }

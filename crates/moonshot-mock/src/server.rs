@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 use tokio::sync::oneshot;
@@ -13,7 +13,15 @@ use tokio::task::JoinHandle;
 use crate::body::filler_chunk;
 use crate::faults::Faults;
 use crate::files::{FileObjectError, MockFile, demo_files};
-use crate::routes::{ServedContent, ServedFile, ServerState, router};
+use crate::routes::{ServerState, router, stored_file};
+use crate::store::{ServedContent, Store};
+
+/// The default of [`MockServerBuilder::processing_delay`]: none, so an upload answers `ok` at
+/// once and its content can be read straight away, as Moonshot's docs show.
+pub const DEFAULT_PROCESSING_DELAY: Duration = Duration::ZERO;
+
+/// The default of [`MockServerBuilder::memory_limit`]: 256 MiB.
+pub const DEFAULT_MEMORY_LIMIT: u64 = 256 * 1024 * 1024;
 
 /// Why a mock server could not start or stopped badly.
 #[derive(Debug, thiserror::Error)]
@@ -62,7 +70,7 @@ pub enum MockError {
     },
 }
 
-/// A running mock of Moonshot's Files API. Dropping it stops the server too.
+/// A running mock of Moonshot's API. Dropping it stops the server too.
 ///
 /// See the [crate docs](crate) for an example.
 pub struct MockServer {
@@ -80,10 +88,13 @@ pub struct MockServerBuilder {
     faults: Faults,
     files: Vec<MockFile>,
     large_files: Vec<(String, u64)>,
+    processing_delay: Duration,
+    memory_limit: u64,
 }
 
 impl MockServer {
-    /// A builder with the defaults: `127.0.0.1:0`, the demo files, no key check, no faults.
+    /// A builder with the defaults: `127.0.0.1:0`, the demo files, no key check, no faults,
+    /// [`DEFAULT_PROCESSING_DELAY`] and [`DEFAULT_MEMORY_LIMIT`].
     pub fn builder() -> MockServerBuilder {
         MockServerBuilder {
             bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
@@ -91,6 +102,8 @@ impl MockServer {
             faults: Faults::default(),
             files: demo_files(),
             large_files: Vec::new(),
+            processing_delay: DEFAULT_PROCESSING_DELAY,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
         }
     }
 
@@ -125,11 +138,15 @@ impl MockServer {
         self.state.requests.load(Ordering::SeqCst)
     }
 
-    /// The ids of the files the server serves, sorted.
+    /// The ids of the files the server holds now (configured, uploaded, not deleted), sorted.
     pub fn file_ids(&self) -> Vec<String> {
-        let mut ids: Vec<_> = self.state.files.keys().cloned().collect();
-        ids.sort();
-        ids
+        self.state.store.ids()
+    }
+
+    /// The bytes uploads hold in memory now: the text of uploaded files and the buffers of
+    /// uploads being received. Never above [`MockServerBuilder::memory_limit`].
+    pub fn upload_memory(&self) -> u64 {
+        self.state.store.held_bytes()
     }
 
     /// Stops accepting connections, lets requests in flight finish, and waits for the server.
@@ -212,6 +229,22 @@ impl MockServerBuilder {
         self
     }
 
+    /// How long an uploaded file stays `processing` before its status turns `ok` (or `failed`)
+    /// and its content can be read (default [`DEFAULT_PROCESSING_DELAY`]; zero: at once).
+    pub fn processing_delay(mut self, delay: Duration) -> Self {
+        self.processing_delay = delay;
+        self
+    }
+
+    /// The most bytes uploads may hold in memory, all files together (default
+    /// [`DEFAULT_MEMORY_LIMIT`]). An upload that would pass it is refused with 400
+    /// `invalid_request_error`, as Moonshot refuses a file over its limits; deleting files
+    /// makes room again.
+    pub fn memory_limit(mut self, bytes: u64) -> Self {
+        self.memory_limit = bytes;
+        self
+    }
+
     /// Binds the address and starts serving on the current Tokio runtime.
     ///
     /// # Errors
@@ -235,10 +268,10 @@ impl MockServerBuilder {
                 return Err(MockError::UnsendableApiKey);
             }
         }
-        let mut files: HashMap<String, ServedFile> = self
+        let mut files: HashMap<_, _> = self
             .files
             .iter()
-            .map(|file| (file.id().to_owned(), ServedFile::from_mock(file)))
+            .map(|file| (file.id().to_owned(), stored_file(file)))
             .collect();
         for (id, size) in self.large_files {
             let object = json!({
@@ -253,14 +286,12 @@ impl MockServerBuilder {
             });
             let file = MockFile::new(object, None)
                 .map_err(|source| MockError::InvalidLargeFile { id, source })?;
-            let served = ServedFile {
-                object: ServedFile::from_mock(&file).object,
-                content: ServedContent::Generated {
-                    filename: file.filename().to_owned(),
-                    size,
-                },
+            let mut stored = stored_file(&file);
+            stored.content = ServedContent::Generated {
+                filename: file.filename().to_owned(),
+                size,
             };
-            files.insert(file.id().to_owned(), served);
+            files.insert(file.id().to_owned(), stored);
         }
 
         let listener = tokio::net::TcpListener::bind(self.bind)
@@ -274,7 +305,7 @@ impl MockServerBuilder {
             source,
         })?;
         let state = Arc::new(ServerState {
-            files,
+            store: Store::new(files, self.memory_limit, self.processing_delay),
             api_key: self.api_key,
             faults: self.faults,
             requests: AtomicU64::new(0),
@@ -308,6 +339,8 @@ impl std::fmt::Debug for MockServerBuilder {
             .field("faults", &self.faults)
             .field("files", &self.files.len())
             .field("large_files", &self.large_files)
+            .field("processing_delay", &self.processing_delay)
+            .field("memory_limit", &self.memory_limit)
             .finish_non_exhaustive()
     }
 }

@@ -95,6 +95,8 @@ fn help_lists_the_options_and_the_fixture_format() {
         "--retry-after",
         "--quota-exceeded",
         "--cut-body",
+        "--processing-delay",
+        "--memory-limit",
         "<id>.json",
     ] {
         assert!(stdout.contains(option), "--help lacks {option}:\n{stdout}");
@@ -130,6 +132,38 @@ async fn serves_a_fixtures_directory_with_faults() {
     assert_eq!(first.headers()["retry-after"], "1");
     let second = get(&running.base_url, "/v1/files/quarterly-report", None).await;
     assert_eq!(second.status(), 200);
+}
+
+#[tokio::test]
+async fn uploads_follow_the_processing_delay_and_memory_limit_flags() {
+    let running = Running::start(&["--processing-delay", "0", "--memory-limit", "10"]);
+    let upload = |data: &'static [u8]| {
+        let form = reqwest::multipart::Form::new()
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(data).file_name("a.txt"),
+            )
+            .text("purpose", "file-extract");
+        reqwest::Client::new()
+            .post(format!("{}/v1/files", running.base_url))
+            .multipart(form)
+            .send()
+    };
+    let small = upload(b"12345").await.expect("the binary answers");
+    assert_eq!(small.status(), 200);
+    let object: serde_json::Value = small.json().await.expect("a JSON body");
+    assert_eq!(object["status"], "ok", "no processing delay");
+    let large = upload(b"more than the ten bytes left")
+        .await
+        .expect("answers");
+    assert_eq!(large.status(), 400);
+    let body: serde_json::Value = large.json().await.expect("a JSON body");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("memory limit of 10 bytes")),
+        "{body}"
+    );
 }
 
 #[test]

@@ -2,8 +2,11 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{
-    Enums, assert_valid, component_validator, get, json, response_validator, to_json_schema,
+    Enums, assert_valid, component_validator, delete, get, json, openapi, post_json,
+    response_validator, to_json_schema, upload, upload_part,
 };
 use jsonschema::Validator;
 use moonshot_mock::{
@@ -12,8 +15,12 @@ use moonshot_mock::{
 };
 use serde_json::Value;
 
+const FILES: &str = "/v1/files";
 const FILE: &str = "/v1/files/{file_id}";
 const CONTENT: &str = "/v1/files/{file_id}/content";
+const MODELS: &str = "/v1/models";
+const BALANCE: &str = "/v1/users/me/balance";
+const ESTIMATE: &str = "/v1/tokenizers/estimate-token-count";
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/fixtures");
 
 /// Fetches `/v1/files/{id}` and checks the file object against the document.
@@ -22,7 +29,7 @@ async fn check_file_object(server: &MockServer, id: &str) -> Value {
     assert_eq!(response.status(), 200, "file object of {id}");
     assert_eq!(response.headers()["content-type"], "application/json");
     let object = json(response).await;
-    let validator = response_validator(FILE, "200", "application/json", Enums::Open);
+    let validator = response_validator("get", FILE, "200", "application/json", Enums::Open);
     assert_valid(&validator, &object, &format!("file object of {id}"));
     assert_eq!(object["id"], id);
     assert_eq!(object["object"], "file");
@@ -37,7 +44,7 @@ async fn check_content(server: &MockServer, id: &str, filename: &Value) -> Value
     let content_type = response.headers()["content-type"].to_str().expect("ASCII");
     assert!(content_type.starts_with("text/plain"), "{content_type}");
     let text = response.text().await.expect("a complete body");
-    let validator = response_validator(CONTENT, "200", "text/plain", Enums::Closed);
+    let validator = response_validator("get", CONTENT, "200", "text/plain", Enums::Closed);
     assert_valid(
         &validator,
         &Value::String(text.clone()),
@@ -91,7 +98,7 @@ async fn file_object_of_every_demo_file_matches_the_document() {
 #[tokio::test]
 async fn only_the_undocumented_purpose_breaks_the_closed_enum() {
     let server = MockServer::start().await.expect("server starts");
-    let strict = response_validator(FILE, "200", "application/json", Enums::Closed);
+    let strict = response_validator("get", FILE, "200", "application/json", Enums::Closed);
     for id in [DEMO_PDF_ID, DEMO_IMAGE_ID, DEMO_FAILED_ID] {
         let object = json(get(&server, &format!("/v1/files/{id}"), None).await).await;
         assert_valid(&strict, &object, id);
@@ -181,7 +188,7 @@ async fn error_bodies_match_the_document() {
         (format!("/v1/files/{DEMO_PDF_ID}/content"), CONTENT),
     ] {
         let documented =
-            |status| response_validator(template, status, "application/json", Enums::Closed);
+            |status| response_validator("get", template, status, "application/json", Enums::Closed);
         let unauthorized = documented("401");
         check_error(
             get(&keyed, &path, None).await,
@@ -222,7 +229,7 @@ async fn error_bodies_match_the_document() {
         extraction,
         500,
         "",
-        &response_validator(CONTENT, "500", "application/json", Enums::Closed),
+        &response_validator("get", CONTENT, "500", "application/json", Enums::Closed),
     )
     .await;
     let image = json(get(&open, &format!("/v1/files/{DEMO_IMAGE_ID}/content"), None).await).await;
@@ -232,7 +239,7 @@ async fn error_bodies_match_the_document() {
             .is_some_and(|m| m.starts_with("extract task failed: "))
     );
 
-    for unknown_route in ["/v1/files", "/v1/files/", "/v1/chat/completions", "/"] {
+    for unknown_route in ["/v1/file", "/v1/files/", "/v1/chat/completions", "/"] {
         check_error(
             get(&open, unknown_route, None).await,
             404,
@@ -241,12 +248,12 @@ async fn error_bodies_match_the_document() {
         )
         .await;
     }
-    let delete = common::client()
-        .delete(format!("{}/v1/files/{DEMO_PDF_ID}", open.base_url()))
+    let put = common::client()
+        .put(format!("{}/v1/files/{DEMO_PDF_ID}", open.base_url()))
         .send()
         .await
         .expect("the mock server answers");
-    check_error(delete, 404, "resource_not_found_error", &any_error).await;
+    check_error(put, 404, "resource_not_found_error", &any_error).await;
 
     // 429 is not documented for these operations: its body follows the shared error schema.
     let limited = MockServer::builder()
@@ -272,6 +279,253 @@ async fn error_bodies_match_the_document() {
         429,
         "exceeded_current_quota_error",
         &any_error,
+    )
+    .await;
+}
+
+/// A request to one operation, with a valid body where it takes one.
+async fn call(
+    server: &MockServer,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+) -> reqwest::Response {
+    let url = format!("{}{path}", server.base_url());
+    let client = common::client();
+    let mut request = match (method, path) {
+        ("post", FILES) => client.post(url).multipart(
+            reqwest::multipart::Form::new()
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(b"hello".to_vec()).file_name("a.txt"),
+                )
+                .text("purpose", "file-extract"),
+        ),
+        ("post", ESTIMATE) => client.post(url).json(&estimate_request("kimi-k2.5")),
+        ("delete", _) => client.delete(url),
+        _ => client.get(url),
+    };
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    request.send().await.expect("the mock server answers")
+}
+
+fn estimate_request(model: &str) -> Value {
+    serde_json::json!({"model": model, "messages": [
+        {"role": "system", "content": "You are Kimi."},
+        {"role": "user", "content": "How long is this prompt?"},
+    ]})
+}
+
+/// The document's schema for an error answer of an operation, or the shared `ErrorResponse`
+/// when the operation does not document that status (the real API sends it all the same).
+fn error_validator(method: &str, template: &str, status: &str) -> Validator {
+    let documented = openapi()["paths"][template][method]["responses"][status]["content"]
+        ["application/json"]["schema"]
+        .is_object();
+    if documented {
+        response_validator(method, template, status, "application/json", Enums::Closed)
+    } else {
+        component_validator("ErrorResponse", Enums::Closed)
+    }
+}
+
+#[tokio::test]
+async fn upload_list_and_delete_bodies_match_the_document() {
+    let server = MockServer::builder()
+        .processing_delay(Duration::ZERO)
+        .start()
+        .await
+        .expect("server starts");
+    let uploaded = response_validator("post", FILES, "200", "application/json", Enums::Closed);
+    let response = upload(&server, "notes.txt", "Kimi 长文本".as_bytes()).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let object = json(response).await;
+    assert_valid(&uploaded, &object, "an uploaded file");
+    let id = object["id"].as_str().expect("an id").to_owned();
+    assert_eq!(check_file_object(&server, &id).await, object);
+    let envelope = check_content(&server, &id, &Value::from("notes.txt")).await;
+    assert_eq!(envelope["content"], "Kimi 长文本");
+
+    let image = reqwest::multipart::Part::bytes(b"\x89PNG".to_vec()).file_name("x.png");
+    let failed = json(upload_part(&server, image, Some("file-extract")).await).await;
+    assert_eq!(failed["status"], "failed");
+    assert_valid(&uploaded, &failed, "a file whose extraction failed");
+
+    let slow = MockServer::builder()
+        .processing_delay(Duration::from_secs(60))
+        .start()
+        .await
+        .expect("server starts");
+    let processing = json(upload(&slow, "later.txt", b"later").await).await;
+    assert_eq!(processing["status"], "processing");
+    assert_valid(&uploaded, &processing, "a file being processed");
+
+    // The demo batch output's purpose is not in the document's enum: purposes are open.
+    let listed = response_validator("get", FILES, "200", "application/json", Enums::Open);
+    let list = json(get(&server, FILES, None).await).await;
+    assert_valid(&listed, &list, "the file list");
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(6));
+
+    let deleted = response_validator("delete", FILE, "200", "application/json", Enums::Closed);
+    let response = delete(&server, &format!("/v1/files/{id}")).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_valid(&deleted, &json(response).await, "a deletion");
+}
+
+#[tokio::test]
+async fn models_match_the_document_and_name_every_model_of_the_reference() {
+    let server = MockServer::start().await.expect("server starts");
+    let response = get(&server, MODELS, None).await;
+    assert_eq!(response.status(), 200);
+    let list = json(response).await;
+    let validator = response_validator("get", MODELS, "200", "application/json", Enums::Closed);
+    assert_valid(&validator, &list, "the model list");
+
+    let served: Vec<&str> = list["data"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|model| model["id"].as_str().expect("an id"))
+        .collect();
+    let spec = openapi();
+    let enum_of = |name: &str| -> Vec<String> {
+        spec["components"]["schemas"][name]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} has an enum"))
+            .iter()
+            .map(|id| id.as_str().expect("a string id").to_owned())
+            .collect()
+    };
+    assert_eq!(served, enum_of("CreateChatCompletionRequestModel"));
+    for id in enum_of("EstimateTokenRequestModel") {
+        assert!(served.contains(&id.as_str()), "{id} is not listed");
+    }
+}
+
+#[tokio::test]
+async fn balance_matches_the_document() {
+    let server = MockServer::start().await.expect("server starts");
+    let response = get(&server, BALANCE, None).await;
+    assert_eq!(response.status(), 200);
+    let balance = json(response).await;
+    let validator = response_validator("get", BALANCE, "200", "application/json", Enums::Closed);
+    assert_valid(&validator, &balance, "the balance");
+}
+
+#[tokio::test]
+async fn token_estimates_match_the_document() {
+    let server = MockServer::start().await.expect("server starts");
+    let response = post_json(&server, ESTIMATE, &estimate_request("moonshot-v1-8k")).await;
+    assert_eq!(response.status(), 200);
+    let estimate = json(response).await;
+    let validator = response_validator("post", ESTIMATE, "200", "application/json", Enums::Closed);
+    assert_valid(&validator, &estimate, "a token estimate");
+}
+
+#[tokio::test]
+async fn error_bodies_of_every_new_operation_match_the_document() {
+    let keyed = MockServer::builder()
+        .api_key("sk-right")
+        .start()
+        .await
+        .expect("server starts");
+    let failing = MockServer::builder()
+        .faults(Faults::default().fail_rate(1.0))
+        .start()
+        .await
+        .expect("server starts");
+    let delete_path = format!("/v1/files/{DEMO_PDF_ID}");
+    for (method, path, template) in [
+        ("post", FILES, FILES),
+        ("get", FILES, FILES),
+        ("delete", delete_path.as_str(), FILE),
+        ("get", MODELS, MODELS),
+        ("get", BALANCE, BALANCE),
+        ("post", ESTIMATE, ESTIMATE),
+    ] {
+        check_error(
+            call(&keyed, method, path, Some("sk-wrong")).await,
+            401,
+            "invalid_authentication_error",
+            &error_validator(method, template, "401"),
+        )
+        .await;
+        check_error(
+            call(&failing, method, path, None).await,
+            500,
+            "server_error",
+            &error_validator(method, template, "500"),
+        )
+        .await;
+    }
+
+    let open = MockServer::builder()
+        .memory_limit(10)
+        .processing_delay(Duration::from_secs(60))
+        .start()
+        .await
+        .expect("server starts");
+    let upload_error = error_validator("post", FILES, "400");
+    for response in [
+        upload(&open, "empty.txt", b"").await,
+        upload(&open, "big.txt", b"more than ten bytes").await,
+        upload_part(
+            &open,
+            reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("a.txt"),
+            None,
+        )
+        .await,
+        post_json(
+            &open,
+            FILES,
+            &serde_json::json!({"purpose": "file-extract"}),
+        )
+        .await,
+    ] {
+        check_error(response, 400, "invalid_request_error", &upload_error).await;
+    }
+    check_error(
+        delete(&open, "/v1/files/no-such-file").await,
+        404,
+        "resource_not_found_error",
+        &error_validator("delete", FILE, "404"),
+    )
+    .await;
+
+    let processing = json(upload(&open, "a.txt", b"tiny").await).await;
+    let id = processing["id"].as_str().expect("an id");
+    check_error(
+        get(&open, &format!("/v1/files/{id}/content"), None).await,
+        400,
+        "invalid_request_error",
+        &error_validator("get", CONTENT, "400"),
+    )
+    .await;
+
+    let estimate_error = error_validator("post", ESTIMATE, "400");
+    for body in [
+        serde_json::json!({"messages": []}),
+        serde_json::json!({"model": "kimi-k2.5", "messages": []}),
+        serde_json::json!({"model": "kimi-k2.5", "messages": [{"role": "user"}]}),
+        serde_json::json!("not an object"),
+    ] {
+        check_error(
+            post_json(&open, ESTIMATE, &body).await,
+            400,
+            "invalid_request_error",
+            &estimate_error,
+        )
+        .await;
+    }
+    check_error(
+        post_json(&open, ESTIMATE, &estimate_request("no-such-model")).await,
+        404,
+        "resource_not_found_error",
+        &error_validator("post", ESTIMATE, "404"),
     )
     .await;
 }

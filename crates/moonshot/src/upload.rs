@@ -82,7 +82,11 @@ impl PathUpload {
 
     /// The multipart form of one attempt: the file opened anew, streamed, `progress` told as
     /// it goes.
-    pub(crate) fn form(&self, purpose: &Purpose, progress: Option<&Progress>) -> Result<Form, Error> {
+    pub(crate) fn form(
+        &self,
+        purpose: &Purpose,
+        progress: Option<&Progress>,
+    ) -> Result<Form, Error> {
         let file = std::fs::File::open(&self.path).map_err(|e| Error::InvalidInput {
             name: "path",
             reason: format!("`{}` cannot be read: {e}", self.path.display()),

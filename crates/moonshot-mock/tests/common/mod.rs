@@ -31,6 +31,61 @@ pub async fn get(server: &MockServer, path: &str, key: Option<&str>) -> reqwest:
     request.send().await.expect("the mock server answers")
 }
 
+/// `POST {base_url}/v1/files` with a multipart body: the `file` part given, then `purpose`
+/// when given.
+pub async fn upload_part(
+    server: &MockServer,
+    file: reqwest::multipart::Part,
+    purpose: Option<&str>,
+) -> reqwest::Response {
+    let mut form = reqwest::multipart::Form::new().part("file", file);
+    if let Some(purpose) = purpose {
+        form = form.text("purpose", purpose.to_owned());
+    }
+    upload_form(server, form, None).await
+}
+
+/// `POST {base_url}/v1/files` with any multipart body, with `Authorization: Bearer <key>` when
+/// a key is given.
+pub async fn upload_form(
+    server: &MockServer,
+    form: reqwest::multipart::Form,
+    key: Option<&str>,
+) -> reqwest::Response {
+    let mut request = client()
+        .post(format!("{}/v1/files", server.base_url()))
+        .multipart(form);
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    request.send().await.expect("the mock server answers")
+}
+
+/// Uploads `data` as `filename` with purpose `file-extract`.
+pub async fn upload(server: &MockServer, filename: &str, data: &[u8]) -> reqwest::Response {
+    let part = reqwest::multipart::Part::bytes(data.to_vec()).file_name(filename.to_owned());
+    upload_part(server, part, Some("file-extract")).await
+}
+
+/// `DELETE {base_url}{path}`.
+pub async fn delete(server: &MockServer, path: &str) -> reqwest::Response {
+    client()
+        .delete(format!("{}{path}", server.base_url()))
+        .send()
+        .await
+        .expect("the mock server answers")
+}
+
+/// `POST {base_url}{path}` with a JSON body.
+pub async fn post_json(server: &MockServer, path: &str, body: &Value) -> reqwest::Response {
+    client()
+        .post(format!("{}{path}", server.base_url()))
+        .json(body)
+        .send()
+        .await
+        .expect("the mock server answers")
+}
+
 /// The response's body parsed as JSON.
 pub async fn json(response: reqwest::Response) -> Value {
     let text = response.text().await.expect("a complete body");
@@ -66,14 +121,20 @@ pub fn openapi() -> Value {
 }
 
 /// A validator for the schema of one documented response:
-/// `paths.{path}.get.responses.{status}.content.{media_type}.schema`.
-pub fn response_validator(path: &str, status: &str, media_type: &str, enums: Enums) -> Validator {
+/// `paths.{path}.{method}.responses.{status}.content.{media_type}.schema`.
+pub fn response_validator(
+    method: &str,
+    path: &str,
+    status: &str,
+    media_type: &str,
+    enums: Enums,
+) -> Validator {
     let spec = openapi();
     let schema =
-        spec["paths"][path]["get"]["responses"][status]["content"][media_type]["schema"].clone();
+        spec["paths"][path][method]["responses"][status]["content"][media_type]["schema"].clone();
     assert!(
         schema.is_object(),
-        "the document has no {media_type} schema for GET {path} -> {status}"
+        "the document has no {media_type} schema for {method} {path} -> {status}"
     );
     validator(&spec, schema, enums)
 }

@@ -1,35 +1,40 @@
-//! The HTTP side: routes, the API key check, fault injection and Moonshot's error bodies.
+//! The HTTP side: the router, the API key check, fault injection and Moonshot's error bodies;
+//! one module per resource.
 
-use std::collections::HashMap;
+mod balance;
+mod files;
+mod models;
+mod tokenizers;
+mod upload;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use bytes::Bytes;
 use http_body::Body as _;
 
-use crate::body::{CutShort, GeneratedContent};
+use crate::body::CutShort;
 use crate::faults::{Faults, Verdict};
-use crate::files::MockFile;
+use crate::store::Store;
+
+pub(crate) use files::stored_file;
 
 /// The response header that carries the request id, as on the real API.
 pub const REQUEST_ID_HEADER: &str = "msh-request-id";
 
-/// The content type of the content endpoint: documented `text/plain`, though the text is JSON.
-const CONTENT_TEXT_TYPE: &str = "text/plain; charset=utf-8";
-
 /// Everything the handlers share.
 #[derive(Debug)]
 pub(crate) struct ServerState {
-    pub(crate) files: HashMap<String, ServedFile>,
+    pub(crate) store: Store,
     pub(crate) api_key: Option<String>,
     pub(crate) faults: Faults,
     pub(crate) requests: AtomicU64,
@@ -38,46 +43,30 @@ pub(crate) struct ServerState {
     pub(crate) filler: Bytes,
 }
 
-/// A file as the routes serve it, its bodies serialized once at start.
-#[derive(Debug)]
-pub(crate) struct ServedFile {
-    pub(crate) object: Bytes,
-    pub(crate) content: ServedContent,
-}
-
-/// What the content endpoint answers for one file.
-#[derive(Debug)]
-pub(crate) enum ServedContent {
-    /// The content body, ready to send.
-    Text(Bytes),
-    /// A body of `size` bytes generated while it is sent.
-    Generated { filename: String, size: u64 },
-    /// No extracted text: a 500 like a failed extraction, with this reason.
-    ExtractionFailed(String),
-}
-
-impl ServedFile {
-    pub(crate) fn from_mock(file: &MockFile) -> Self {
-        let content = match file.content_body() {
-            Some(body) => ServedContent::Text(body.into()),
-            None => ServedContent::ExtractionFailed(match file.status_details() {
-                "" => format!("file {} has no extracted content", file.id()),
-                details => details.to_owned(),
-            }),
-        };
-        Self {
-            object: serde_json::Value::Object(file.object().clone())
-                .to_string()
-                .into(),
-            content,
-        }
-    }
-}
-
 pub(crate) fn router(state: Arc<ServerState>) -> Router {
     Router::new()
-        .route("/v1/files/{file_id}", get(retrieve_file))
-        .route("/v1/files/{file_id}/content", get(retrieve_file_content))
+        .route(
+            "/v1/files",
+            get(files::list_files)
+                .post(upload::upload_file)
+                // The upload reads its body as a stream and enforces Moonshot's limits itself.
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/v1/files/{file_id}",
+            get(files::retrieve_file).delete(files::delete_file),
+        )
+        .route(
+            "/v1/files/{file_id}/content",
+            get(files::retrieve_file_content),
+        )
+        .route("/v1/models", get(models::list_models))
+        .route("/v1/users/me/balance", get(balance::retrieve_balance))
+        .route(
+            "/v1/tokenizers/estimate-token-count",
+            post(tokenizers::estimate_token_count)
+                .layer(DefaultBodyLimit::max(tokenizers::MAX_BODY_BYTES)),
+        )
         .fallback(unknown_route)
         .method_not_allowed_fallback(unknown_route)
         .layer(middleware::from_fn_with_state(
@@ -147,50 +136,6 @@ impl ServerState {
     }
 }
 
-async fn retrieve_file(
-    State(state): State<Arc<ServerState>>,
-    file_id: Result<Path<String>, PathRejection>,
-) -> Response {
-    match file_id {
-        Ok(Path(id)) => match state.files.get(&id) {
-            Some(file) => (
-                [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-                file.object.clone(),
-            )
-                .into_response(),
-            None => file_not_found(&id),
-        },
-        Err(rejection) => unreadable_id(&rejection),
-    }
-}
-
-async fn retrieve_file_content(
-    State(state): State<Arc<ServerState>>,
-    file_id: Result<Path<String>, PathRejection>,
-) -> Response {
-    let id = match file_id {
-        Ok(Path(id)) => id,
-        Err(rejection) => return unreadable_id(&rejection),
-    };
-    let Some(file) = state.files.get(&id) else {
-        return file_not_found(&id);
-    };
-    let text_plain = [(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TEXT_TYPE))];
-    match &file.content {
-        ServedContent::Text(body) => (text_plain, body.clone()).into_response(),
-        ServedContent::Generated { filename, size } => {
-            let body = GeneratedContent::new(filename, *size, state.filler.clone());
-            (text_plain, Body::new(body)).into_response()
-        }
-        // The real API reports a failed extraction as a 500 with an empty `type`.
-        ServedContent::ExtractionFailed(reason) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "",
-            &format!("extract task failed: {reason}"),
-        ),
-    }
-}
-
 async fn unknown_route(method: Method, uri: Uri) -> Response {
     error(
         StatusCode::NOT_FOUND,
@@ -199,7 +144,45 @@ async fn unknown_route(method: Method, uri: Uri) -> Response {
     )
 }
 
-fn file_not_found(id: &str) -> Response {
+/// A `200 application/json` answer from a body serialized beforehand.
+pub(crate) fn json_body(body: impl Into<Body>) -> Response {
+    (
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body.into(),
+    )
+        .into_response()
+}
+
+/// An error answer in Moonshot's shape, small enough to pass around before it is sent.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    kind: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// 400 `invalid_request_error`, the real API's answer to a request it cannot take.
+    pub(crate) fn invalid_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request_error", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        error(self.status, self.kind, &self.message)
+    }
+}
+
+pub(crate) fn file_not_found(id: &str) -> Response {
     error(
         StatusCode::NOT_FOUND,
         "resource_not_found_error",
@@ -208,7 +191,7 @@ fn file_not_found(id: &str) -> Response {
 }
 
 /// A path segment that is not UTF-8 once percent-decoded names no file.
-fn unreadable_id(rejection: &PathRejection) -> Response {
+pub(crate) fn unreadable_id(rejection: &PathRejection) -> Response {
     error(
         StatusCode::NOT_FOUND,
         "resource_not_found_error",
