@@ -1,26 +1,28 @@
-//! `moonshot`: a file's metadata and extracted content from Moonshot's Files API, on the command
-//! line. With `--mock`, everything runs offline against a local server with demo files.
+//! `moonshot`: Moonshot AI's (Kimi's) platform API on the command line: ask Kimi about files,
+//! manage files, and read models, balance and token estimates. With `--mock`, everything runs
+//! offline against a local server.
 
+mod account;
+mod chat;
+mod files;
+mod mock_state;
 mod output;
+mod signals;
 
 use std::io::{IsTerminal as _, Write as _};
-use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::process::ExitCode;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 use moonshot::{Client, Error, RetryPolicy};
-use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 
-use crate::output::Destination;
+use crate::files::FilesCommand;
+use crate::signals::Signal;
 
-/// Read files from Moonshot AI's (Kimi's) Files API.
+/// Moonshot AI's (Kimi's) platform API: ask Kimi about files, manage files, models, balance.
 ///
-/// Try it offline: `moonshot --mock files show mock-intro-pdf`.
+/// Try it offline: `moonshot --mock chat --file README.md "What does this project do?"`.
 #[derive(Debug, Parser)]
 #[command(name = "moonshot", version, about, long_about = None)]
 struct Cli {
@@ -44,46 +46,49 @@ struct Cli {
     #[arg(long, value_name = "N", allow_negative_numbers = true, global = true)]
     max_retries: Option<u32>,
     /// Run against a built-in local server with demo files: no key, no network (conflicts with
-    /// --base-url and --api-key; their environment variables are ignored).
+    /// --base-url and --api-key; their environment variables are ignored). Its files are kept
+    /// between commands in $MOONSHOT_MOCK_STATE (default: a directory in the system's temporary
+    /// directory); delete it to start afresh.
     #[arg(long, global = true)]
     mock: bool,
     /// Log each request to stderr (-vv for more); the API key is never logged.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// Print JSON, as when standard output is not a terminal (tables and plain lines otherwise).
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Files: metadata and extracted content.
+    /// Ask Kimi, about files if given: uploads and extracts each, streams the answer.
+    Chat(chat::ChatArgs),
+    /// Files: upload, list, metadata, extracted content, wait, delete.
     #[command(subcommand)]
     Files(FilesCommand),
+    /// The models the account can use.
+    Models,
+    /// The account's balance, in US dollars.
+    Balance,
+    /// How many tokens a text makes for a model.
+    Estimate {
+        /// The model.
+        #[arg(long, default_value = chat::DEFAULT_MODEL)]
+        model: String,
+        /// The text, as one user message.
+        text: String,
+    },
 }
 
-#[derive(Debug, Subcommand)]
-enum FilesCommand {
-    /// Print a file's metadata as JSON.
-    Get {
-        /// The file's id.
-        id: String,
-    },
-    /// Print a file's extracted content, exactly as served.
-    Content {
-        /// The file's id.
-        id: String,
-        /// Print the content's fields (content, file_type, filename, title, type) as JSON.
-        #[arg(long, conflicts_with = "output")]
-        parsed: bool,
-        /// Write the content to FILE instead (a partial file is never left behind).
-        #[arg(short, long, value_name = "FILE")]
-        output: Option<PathBuf>,
-    },
-    /// Print a file's metadata, then its extracted text.
-    Show {
-        /// The file's id.
-        id: String,
-    },
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    /// Tables and plain lines, for a person at a terminal.
+    Human,
+    /// JSON, for programs: with --json, or when standard output is not a terminal.
+    Json,
 }
 
 /// Why the command failed, and the exit code that says so.
@@ -100,70 +105,6 @@ enum Failure {
     /// Ctrl-C or SIGTERM stopped a download, whose partial file was removed: exit 128 plus the
     /// signal's number, as a shell reports it.
     Interrupted(Signal),
-}
-
-/// A signal that stops a download.
-#[derive(Debug, Clone, Copy)]
-enum Signal {
-    /// Ctrl-C.
-    Interrupt,
-    /// `kill`'s default.
-    Terminate,
-}
-
-impl Signal {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Interrupt => "SIGINT",
-            Self::Terminate => "SIGTERM",
-        }
-    }
-
-    fn exit_code(self) -> u8 {
-        match self {
-            Self::Interrupt => 128 + 2,
-            Self::Terminate => 128 + 15,
-        }
-    }
-}
-
-/// Ctrl-C and SIGTERM, listened for from the moment this is made: a signal arriving before the
-/// first wait is not missed (and does not kill the command with its default action).
-struct Interrupts {
-    #[cfg(unix)]
-    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
-}
-
-impl Interrupts {
-    fn listen() -> Self {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Self {
-                streams: signal(SignalKind::interrupt())
-                    .and_then(|interrupt| Ok((interrupt, signal(SignalKind::terminate())?)))
-                    .ok(),
-            }
-        }
-        #[cfg(not(unix))]
-        Self {}
-    }
-
-    /// Waits for a signal; never resolves when they cannot be listened for.
-    async fn received(&mut self) -> Signal {
-        #[cfg(unix)]
-        if let Some((interrupt, terminate)) = &mut self.streams {
-            return tokio::select! {
-                _ = interrupt.recv() => Signal::Interrupt,
-                _ = terminate.recv() => Signal::Terminate,
-            };
-        }
-        #[cfg(not(unix))]
-        if tokio::signal::ctrl_c().await.is_ok() {
-            return Signal::Interrupt;
-        }
-        std::future::pending().await
-    }
 }
 
 /// A failure to write to standard output: the reader going away is [`Failure::OutputClosed`].
@@ -248,7 +189,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let mut mock = None;
     let mut builder = Client::builder();
     if cli.mock {
-        let server = moonshot_mock::MockServer::start()
+        let files = mock_state::load(&mock_state::state_dir()).map_err(Failure::Local)?;
+        // A short processing delay, so that waiting for a file shows.
+        let server = moonshot_mock::MockServer::builder()
+            .files(files)
+            .processing_delay(Duration::from_millis(300))
+            .start()
             .await
             .map_err(|e| Failure::Local(format!("the local server did not start: {e}")))?;
         builder = builder.base_url(server.base_url()).api_key("sk-mock");
@@ -278,43 +224,26 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     }
     let client = builder.build()?;
 
-    let Command::Files(command) = cli.command;
-    let result = files(&client, command).await;
-    drop(mock);
-    result
-}
-
-async fn files(client: &Client, command: FilesCommand) -> Result<(), Failure> {
-    match command {
-        FilesCommand::Get { id } => {
-            let file = client.files().retrieve(&id).await?;
-            print_json(&file)
-        }
-        FilesCommand::Content {
-            id, parsed: true, ..
-        } => {
-            let content = client.files().content(&id).await?;
-            print_json(&content.parsed())
-        }
-        FilesCommand::Content {
-            id,
-            output: Some(path),
-            ..
-        } => write_to_file(client, &id, &path).await,
-        FilesCommand::Content { id, .. } => {
-            let mut stdout = tokio::io::stdout();
-            match client.files().content_to_writer(&id, &mut stdout).await {
-                Err(Error::Write(error)) => Err(output_failure(&error)),
-                result => result.map(drop).map_err(Failure::from),
-            }
-        }
-        FilesCommand::Show { id } => {
-            let file = client.files().retrieve(&id).await?;
-            print_json(&file)?;
-            let content = client.files().content(&id).await?;
-            print(&format!("\n{}", content.parsed().content))
+    let style = if cli.json || !std::io::stdout().is_terminal() {
+        Style::Json
+    } else {
+        Style::Human
+    };
+    let result = match cli.command {
+        Command::Chat(args) => chat::run(&client, args, style).await,
+        Command::Files(command) => files::run(&client, command, style).await,
+        Command::Models => account::models(&client, style).await,
+        Command::Balance => account::balance(&client, style).await,
+        Command::Estimate { model, text } => account::estimate(&client, &model, &text, style).await,
+    };
+    if let Some(server) = &mock {
+        let saved = mock_state::save(&client, &server.file_ids(), &mock_state::state_dir()).await;
+        if let (Ok(()), Err(message)) = (&result, saved) {
+            return Err(Failure::Local(message));
         }
     }
+    drop(mock);
+    result
 }
 
 fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
@@ -332,73 +261,47 @@ fn print(text: &str) -> Result<(), Failure> {
         .map_err(|e| output_failure(&e))
 }
 
-/// Streams the content to `path` as [`output`] describes: whole or not at all, even when Ctrl-C
-/// or SIGTERM stops it.
-async fn write_to_file(client: &Client, id: &str, path: &Path) -> Result<(), Failure> {
-    let mut interrupts = Interrupts::listen();
-    let destination = Destination::resolve(path).map_err(Failure::Local)?;
-    let shown = destination.shown();
-    let mut download = destination.start().map_err(Failure::Local)?;
-    let progress = if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new_spinner().with_message(format!("{id} -> {shown}"));
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg}: {bytes} ({bytes_per_sec})")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+/// Rows under a header, each column as wide as its widest cell.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        padded.join("  ").trim_end().to_owned()
+    };
+    let mut out = vec![line(header.to_vec())];
+    out.extend(
+        rows.iter()
+            .map(|row| line(row.iter().map(String::as_str).collect())),
+    );
+    out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table;
+
+    #[test]
+    fn a_table_aligns_each_column_to_its_widest_cell() {
+        let rows = vec![
+            vec!["file-1".to_owned(), "ok".to_owned(), "a.txt".to_owned()],
+            vec![
+                "f".to_owned(),
+                "processing".to_owned(),
+                "长文本.md".to_owned(),
+            ],
+        ];
+        assert_eq!(
+            table(&["ID", "STATUS", "FILENAME"], &rows),
+            "ID      STATUS      FILENAME\nfile-1  ok          a.txt\nf       processing  长文本.md"
         );
-        bar.enable_steady_tick(Duration::from_millis(120));
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
-    let mut writer = Counting {
-        inner: &mut download.file,
-        progress: progress.clone(),
-    };
-    let files = client.files();
-    let written = tokio::select! {
-        written = files.content_to_writer(id, &mut writer) => written,
-        signal = interrupts.received() => {
-            progress.finish_and_clear();
-            return Err(Failure::Interrupted(signal));
-        }
-    };
-    progress.finish_and_clear();
-    // On any failure the download is dropped here, deleting its temporary file.
-    let written = written?;
-    writer
-        .inner
-        .shutdown()
-        .await
-        .map_err(|e| Failure::Local(format!("{shown}: {e}")))?;
-    destination.finish(download).map_err(Failure::Local)?;
-    eprintln!("wrote {written} bytes to {shown}");
-    Ok(())
-}
-
-/// Passes writes through, advancing a progress bar.
-struct Counting<W> {
-    inner: W,
-    progress: ProgressBar,
-}
-
-impl<W: AsyncWrite + Unpin> AsyncWrite for Counting<W> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = &polled {
-            self.progress.inc(*n as u64);
-        }
-        polled
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

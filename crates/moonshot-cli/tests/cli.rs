@@ -12,12 +12,15 @@ async fn moonshot(args: &[&str]) -> Output {
     moonshot_with_env(args, &[]).await
 }
 
-/// The command with only the given `MOONSHOT_*` variables set.
+/// The command with only the given `MOONSHOT_*` variables set; `--mock` keeps its files in a
+/// directory of this call's own unless `MOONSHOT_MOCK_STATE` is given.
 async fn moonshot_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let state = tempfile::tempdir().expect("tempdir");
     tokio::process::Command::new(env!("CARGO_BIN_EXE_moonshot"))
         .args(args)
         .env_remove("MOONSHOT_API_KEY")
         .env_remove("MOONSHOT_BASE_URL")
+        .env("MOONSHOT_MOCK_STATE", state.path().join("state"))
         .envs(env.iter().copied())
         .output()
         .await
@@ -432,7 +435,7 @@ async fn usage_errors_exit_2() {
     ])
     .await;
     let bad_timeout = moonshot(&["--mock", "--timeout", "soon", "files", "get", "x"]).await;
-    let unknown = moonshot(&["files", "delete", "x"]).await;
+    let unknown = moonshot(&["files", "rename", "x"]).await;
     let mut timeouts = Vec::new();
     for value in ["0", "1e-9", "-1", "100000000000000000000"] {
         timeouts.push(moonshot(&["--mock", "--timeout", value, "files", "get", "x"]).await);
@@ -452,7 +455,7 @@ async fn usage_errors_exit_2() {
         (&bad_id, "invalid file id"),
         (&bad_url, "`nowhere`"),
         (&bad_timeout, "`soon` is not a duration"),
-        (&unknown, "unrecognized subcommand 'delete'"),
+        (&unknown, "unrecognized subcommand 'rename'"),
         (zero, "'--timeout <DURATION>': `0` is no time at all"),
         (tiny, "'--timeout <DURATION>': `1e-9` is not a duration"),
         (negative, "'--timeout <DURATION>': `-1` is not a duration"),
@@ -615,8 +618,10 @@ async fn a_reader_that_stops_reading_ends_the_command_quietly() {
     // `moonshot ... | head`: the reader is gone before the command writes (it first starts the
     // local server and makes its requests), so every write meets a closed pipe.
     for command in ["get", "show", "content"] {
+        let state = tempfile::tempdir().expect("tempdir");
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_moonshot"))
             .args(["--mock", "files", command, DEMO_PDF_ID])
+            .env("MOONSHOT_MOCK_STATE", state.path())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -627,5 +632,125 @@ async fn a_reader_that_stops_reading_ends_the_command_quietly() {
 
         assert!(out.status.success(), "{command}: {out:?}");
         assert_eq!(stderr(&out), "", "{command}");
+    }
+}
+
+/// Runs the command in `--mock` mode with the files kept in `state`.
+async fn mock_with_state(state: &Path, args: &[&str]) -> Output {
+    let state = state.to_str().expect("a UTF-8 path");
+    let mut all = vec!["--mock"];
+    all.extend_from_slice(args);
+    moonshot_with_env(&all, &[("MOONSHOT_MOCK_STATE", state)]).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mock_files_are_uploaded_listed_read_and_deleted_across_commands() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state");
+    let notes = dir.path().join("notes.md");
+    std::fs::write(&notes, "# Notes\n\nKimi reads long documents.\n").expect("write");
+
+    let out = mock_with_state(
+        &state,
+        &["files", "upload", notes.to_str().expect("path"), "--wait"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let file: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON when piped");
+    assert_eq!(file["status"], "ok");
+    assert_eq!(file["filename"], "notes.md");
+    let id = file["id"].as_str().expect("id").to_owned();
+
+    let out = mock_with_state(&state, &["files", "list"]).await;
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let ids: Vec<&str> = list
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&id.as_str()) && ids.contains(&DEMO_PDF_ID),
+        "{ids:?}"
+    );
+
+    let out = mock_with_state(&state, &["files", "content", &id, "--parsed"]).await;
+    let content: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        content["content"],
+        "# Notes\n\nKimi reads long documents.\n"
+    );
+
+    let out = mock_with_state(&state, &["files", "delete", &id]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = mock_with_state(&state, &["files", "get", &id]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_balance_and_estimates_print_json_when_piped() {
+    let out = moonshot(&["--mock", "models"]).await;
+    let models: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(
+        models
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["id"] == "kimi-k2.6"))
+    );
+
+    let out = moonshot(&["--mock", "balance"]).await;
+    let balance: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(
+        balance["available_balance"]
+            .as_f64()
+            .is_some_and(|b| b > 0.0)
+    );
+
+    let out = moonshot(&["--mock", "estimate", "--model", "kimi-k2.6", "Hello there"]).await;
+    let estimate: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(estimate["model"], "kimi-k2.6");
+    assert!(estimate["total_tokens"].as_u64().is_some_and(|t| t > 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_uploads_and_waits_are_one_line_usage_errors_before_any_request() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "").expect("write");
+    let missing = dir.path().join("missing.pdf");
+    let folder = dir.path().to_str().expect("path").to_owned();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["files", "upload", missing.to_str().expect("path")],
+            "does not exist",
+        ),
+        (vec!["files", "upload", &folder], "is a directory"),
+        (
+            vec!["files", "upload", empty.to_str().expect("path")],
+            "is empty",
+        ),
+        (
+            vec!["files", "upload", "README.md", "--purpose", "file extract"],
+            "not a purpose",
+        ),
+        (vec!["files", "delete", ".."], "another path"),
+        (
+            vec!["files", "wait", DEMO_PDF_ID, "--deadline", "0"],
+            "--deadline",
+        ),
+    ];
+    for (args, why) in cases {
+        let mut all = vec!["--mock"];
+        all.extend(args.iter().copied());
+        let out = moonshot(&all).await;
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        // One line says it all (clap adds a pointer to --help below its own).
+        let first = err.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("error: ") && first.contains(why),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
     }
 }

@@ -1,0 +1,276 @@
+//! `moonshot files ...`: upload, list, read, wait for and delete files.
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
+use moonshot::{Client, Error, FileObject};
+use tokio::io::{AsyncWrite, AsyncWriteExt as _};
+
+use crate::output::Destination;
+use crate::signals::Interrupts;
+use crate::{Failure, Style, output_failure, print, print_json, table};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FilesCommand {
+    /// Print a file's metadata as JSON.
+    Get {
+        /// The file's id.
+        id: String,
+    },
+    /// Print a file's extracted content, exactly as served.
+    Content {
+        /// The file's id.
+        id: String,
+        /// Print the content's fields (content, file_type, filename, title, type) as JSON.
+        #[arg(long, conflicts_with = "output")]
+        parsed: bool,
+        /// Write the content to FILE instead (a partial file is never left behind).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Print a file's metadata, then its extracted text.
+    Show {
+        /// The file's id.
+        id: String,
+    },
+    /// Upload a file (at most 100 MB), showing a progress bar on a terminal.
+    Upload {
+        /// The file to upload.
+        path: PathBuf,
+        /// What the file is for: file-extract (its text, for a conversation), image, video,
+        /// batch, or another value Moonshot documents.
+        #[arg(long, default_value = "file-extract")]
+        purpose: String,
+        /// Then wait until its processing ends.
+        #[arg(long)]
+        wait: bool,
+        /// How long --wait waits at most: seconds (120) or 90s, 5m.
+        #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = moonshot_duration::parse_timeout, requires = "wait")]
+        deadline: Duration,
+    },
+    /// List the account's files (a table on a terminal, JSON when piped or with --json).
+    List,
+    /// Delete a file.
+    Delete {
+        /// The file's id.
+        id: String,
+    },
+    /// Wait until a file's processing ends, then print it.
+    Wait {
+        /// The file's id.
+        id: String,
+        /// How long to wait at most: seconds (120) or 90s, 5m.
+        #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = moonshot_duration::parse_timeout)]
+        deadline: Duration,
+    },
+}
+
+pub(crate) async fn run(
+    client: &Client,
+    command: FilesCommand,
+    style: Style,
+) -> Result<(), Failure> {
+    match command {
+        FilesCommand::Get { id } => {
+            let file = client.files().retrieve(&id).await?;
+            print_json(&file)
+        }
+        FilesCommand::Content {
+            id, parsed: true, ..
+        } => {
+            let content = client.files().content(&id).await?;
+            print_json(&content.parsed())
+        }
+        FilesCommand::Content {
+            id,
+            output: Some(path),
+            ..
+        } => write_to_file(client, &id, &path).await,
+        FilesCommand::Content { id, .. } => {
+            let mut stdout = tokio::io::stdout();
+            match client.files().content_to_writer(&id, &mut stdout).await {
+                Err(Error::Write(error)) => Err(output_failure(&error)),
+                result => result.map(drop).map_err(Failure::from),
+            }
+        }
+        FilesCommand::Show { id } => {
+            let file = client.files().retrieve(&id).await?;
+            print_json(&file)?;
+            let content = client.files().content(&id).await?;
+            print(&format!("\n{}", content.parsed().content))
+        }
+        FilesCommand::Upload {
+            path,
+            purpose,
+            wait,
+            deadline,
+        } => {
+            let file = upload(client, &path, &purpose).await?;
+            let file = if wait {
+                client
+                    .files()
+                    .wait_for_processing_within(&file.id, deadline)
+                    .await?
+            } else {
+                file
+            };
+            show_file(&file, style, "uploaded")
+        }
+        FilesCommand::List => {
+            let files = client.files().list().await?;
+            if style == Style::Json {
+                return print_json(&files);
+            }
+            let rows: Vec<Vec<String>> = files
+                .iter()
+                .map(|f| {
+                    vec![
+                        f.id.clone(),
+                        f.status.to_string(),
+                        f.purpose.to_string(),
+                        f.bytes.to_string(),
+                        f.filename.clone(),
+                    ]
+                })
+                .collect();
+            print(&table(
+                &["ID", "STATUS", "PURPOSE", "BYTES", "FILENAME"],
+                &rows,
+            ))
+        }
+        FilesCommand::Delete { id } => {
+            let deleted = client.files().delete(&id).await?;
+            match style {
+                Style::Json => print_json(&deleted),
+                Style::Human => print(&format!("deleted {}", deleted.id)),
+            }
+        }
+        FilesCommand::Wait { id, deadline } => {
+            let file = client
+                .files()
+                .wait_for_processing_within(&id, deadline)
+                .await?;
+            show_file(&file, style, "processed")
+        }
+    }
+}
+
+/// Uploads `path`, with a progress bar on a terminal.
+async fn upload(client: &Client, path: &Path, purpose: &str) -> Result<FileObject, Failure> {
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(0).with_message(path.display().to_string());
+        bar.set_style(
+            ProgressStyle::with_template("{msg}: {bytes}/{total_bytes} ({bytes_per_sec})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let bar = progress.clone();
+    let file = client
+        .files()
+        .upload_with_progress(path, purpose, move |sent, total| {
+            bar.set_length(total);
+            bar.set_position(sent);
+        })
+        .await;
+    progress.finish_and_clear();
+    Ok(file?)
+}
+
+/// A file object: one line for a person, the object as JSON otherwise.
+fn show_file(file: &FileObject, style: Style, done: &str) -> Result<(), Failure> {
+    match style {
+        Style::Json => print_json(file),
+        Style::Human => print(&format!(
+            "{done} {}: {}, {} bytes, purpose {}, status {}{}",
+            file.id,
+            file.filename,
+            file.bytes,
+            file.purpose,
+            file.status,
+            file.status_details
+                .as_deref()
+                .filter(|d| !d.is_empty())
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
+        )),
+    }
+}
+
+/// Streams the content to `path` as [`output`] describes: whole or not at all, even when Ctrl-C
+/// or SIGTERM stops it.
+async fn write_to_file(client: &Client, id: &str, path: &Path) -> Result<(), Failure> {
+    let mut interrupts = Interrupts::listen();
+    let destination = Destination::resolve(path).map_err(Failure::Local)?;
+    let shown = destination.shown();
+    let mut download = destination.start().map_err(Failure::Local)?;
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new_spinner().with_message(format!("{id} -> {shown}"));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg}: {bytes} ({bytes_per_sec})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut writer = Counting {
+        inner: &mut download.file,
+        progress: progress.clone(),
+    };
+    let files = client.files();
+    let written = tokio::select! {
+        written = files.content_to_writer(id, &mut writer) => written,
+        signal = interrupts.received() => {
+            progress.finish_and_clear();
+            return Err(Failure::Interrupted(signal));
+        }
+    };
+    progress.finish_and_clear();
+    // On any failure the download is dropped here, deleting its temporary file.
+    let written = written?;
+    writer
+        .inner
+        .shutdown()
+        .await
+        .map_err(|e| Failure::Local(format!("{shown}: {e}")))?;
+    destination.finish(download).map_err(Failure::Local)?;
+    eprintln!("wrote {written} bytes to {shown}");
+    Ok(())
+}
+
+/// Passes writes through, advancing a progress bar.
+struct Counting<W> {
+    inner: W,
+    progress: ProgressBar,
+}
+
+impl<W: AsyncWrite + Unpin> AsyncWrite for Counting<W> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = &polled {
+            self.progress.inc(*n as u64);
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
