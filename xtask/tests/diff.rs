@@ -1,10 +1,11 @@
 //! `cargo xtask diff`: one fixture per rule under `tests/data/diff/rules/<rule>[--variant]/`
-//! (`old.yaml`, `new.yaml` and `expected.txt`, one `level rule operation location` per line,
-//! `-` for no operation), equivalent documents, the output formats and the exit codes.
+//! (`change.yaml` merged into the shared `rules/base.yaml` or the fixture's own `old.yaml`, see
+//! `common::rule_fixture`, and `expected.txt`, one `level rule operation location` per line, `-`
+//! for no operation), equivalent documents, the output formats and the exit codes.
 
 mod common;
 
-use common::{copy_of_openapi, xtask};
+use common::{copy_of_openapi, rule_fixture, xtask};
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,12 @@ use xtask::diff::{Change, Format, Level, compare, load, render};
 
 fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/diff")
+}
+
+/// The changes of the rule fixture in `dir`.
+fn fixture_changes(dir: &Path) -> Vec<Change> {
+    let fixture = rule_fixture(dir);
+    changes_between(&fixture.old, &fixture.new)
 }
 
 fn changes_between(old: &Path, new: &Path) -> Vec<Change> {
@@ -38,6 +45,7 @@ fn rule_fixtures() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(data().join("rules"))
         .expect("rules fixtures")
         .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.is_dir())
         .collect();
     dirs.sort();
     dirs
@@ -53,7 +61,7 @@ fn every_rule_fixture_gives_exactly_its_expected_changes() {
             .to_string_lossy()
             .into_owned();
         let rule = name.split("--").next().expect("rule").to_owned();
-        let changes = changes_between(&dir.join("old.yaml"), &dir.join("new.yaml"));
+        let changes = fixture_changes(&dir);
         let actual: Vec<String> = changes.iter().map(line).collect();
         let expected: Vec<String> = std::fs::read_to_string(dir.join("expected.txt"))
             .expect("expected.txt")
@@ -118,7 +126,7 @@ fn equivalent_pages_give_no_change() {
 
 #[test]
 fn a_json_document_equals_its_yaml_form() {
-    let yaml = data().join("rules/response-property-removed/old.yaml");
+    let yaml = data().join("rules/base.yaml");
     let document = load(Path::new("/"), &yaml).expect("yaml");
     let dir = tempfile::tempdir().expect("tempdir");
     let json = dir.path().join("old.json");
@@ -136,7 +144,7 @@ fn pages_and_a_document_compare_after_the_same_conversion() {
 #[test]
 fn changes_come_most_severe_first_and_text_groups_them_by_operation() {
     let dir = data().join("rules/response-property-became-nullable");
-    let changes = changes_between(&dir.join("old.yaml"), &dir.join("new.yaml"));
+    let changes = fixture_changes(&dir);
     assert!(changes.windows(2).all(|w| w[0].level >= w[1].level));
 
     let text = render(&changes, Format::Text);
@@ -160,7 +168,7 @@ fn changes_come_most_severe_first_and_text_groups_them_by_operation() {
 #[test]
 fn markdown_has_a_table_per_operation() {
     let dir = data().join("rules/schema-removed");
-    let changes = changes_between(&dir.join("old.yaml"), &dir.join("new.yaml"));
+    let changes = fixture_changes(&dir);
     let markdown = render(&changes, Format::Markdown);
     assert!(markdown.contains("### `document-wide`"), "{markdown}");
     assert!(markdown.contains("| Level | Rule | Change | Location |"));
@@ -173,7 +181,7 @@ fn markdown_has_a_table_per_operation() {
 #[test]
 fn json_output_holds_every_field_of_every_change() {
     let dir = data().join("rules/response-error-type-changed");
-    let changes = changes_between(&dir.join("old.yaml"), &dir.join("new.yaml"));
+    let changes = fixture_changes(&dir);
     let json: Value = serde_json::from_str(&render(&changes, Format::Json)).expect("json");
     let list = json["changes"].as_array().expect("changes array");
     assert_eq!(list.len(), 4);
@@ -199,14 +207,13 @@ fn json_output_holds_every_field_of_every_change() {
 }
 
 fn diff_fixture(rule: &str, extra: &[&str]) -> Output {
-    let dir = data().join("rules").join(rule);
-    let (old, new) = (dir.join("old.yaml"), dir.join("new.yaml"));
+    let fixture = rule_fixture(&data().join("rules").join(rule));
     let mut args = vec![
         "diff",
         "--old",
-        old.to_str().expect("utf-8"),
+        fixture.old.to_str().expect("utf-8"),
         "--new",
-        new.to_str().expect("utf-8"),
+        fixture.new.to_str().expect("utf-8"),
     ];
     args.extend(extra);
     let root = tempfile::tempdir().expect("tempdir");
@@ -237,7 +244,7 @@ fn exit_code_follows_fail_on() {
 fn bad_input_exits_with_2_and_says_why() {
     let root = tempfile::tempdir().expect("tempdir");
     let missing = root.path().join("nowhere.yaml");
-    let existing = data().join("rules/api-version-changed/old.yaml");
+    let existing = data().join("rules/base.yaml");
     let (missing, existing) = (
         missing.to_str().expect("utf-8"),
         existing.to_str().expect("utf-8"),

@@ -1,5 +1,5 @@
 //! The diff's levels held against the code progenitor generates. For every rule fixture the
-//! client is generated from `old.yaml` and from `new.yaml`, as `crates/moonshot-api` generates
+//! client is generated from its old and new documents (see `common::rule_fixture`), as `crates/moonshot-api` generates
 //! it, and the public surfaces compared: a fixture rated breaking must lose or change something
 //! old code could use (or fail to generate), and one rated only info must keep every item of
 //! the old surface. Warnings (old code may stop compiling in some uses) are not held to either.
@@ -8,6 +8,8 @@
 //! breaking or warning line are not checked on their own; and a struct gaining a field is never
 //! a loss here (it breaks only struct literals), so ratings that rest on that, such as
 //! `response-property-added` being info, rely on the rule table's reasons.
+
+mod common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -161,6 +163,10 @@ fn every_fixtures_level_agrees_with_the_generated_code() {
     let mut fixtures = 0;
     for entry in std::fs::read_dir(rules_dir()).expect("the rule fixtures") {
         let dir = entry.expect("entry").path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let fixture = common::rule_fixture(&dir);
         let name = dir
             .file_name()
             .unwrap_or_default()
@@ -172,7 +178,7 @@ fn every_fixtures_level_agrees_with_the_generated_code() {
             .filter_map(|line| line.strip_prefix("breaking "))
             .filter_map(|rest| rest.split_whitespace().next())
             .collect();
-        let old = match surface(&dir.join("old.yaml")) {
+        let old = match surface(&fixture.old) {
             Ok(old) => old,
             Err(e) => {
                 if !OLD_DOES_NOT_GENERATE.contains(&name.as_str()) {
@@ -182,7 +188,7 @@ fn every_fixtures_level_agrees_with_the_generated_code() {
             }
         };
         fixtures += 1;
-        let lost: Vec<String> = match surface(&dir.join("new.yaml")) {
+        let lost: Vec<String> = match surface(&fixture.new) {
             Ok(new) => old.difference(&new).cloned().collect(),
             Err(e) => vec![format!("(the new document does not generate: {e})")],
         };
