@@ -23,7 +23,17 @@ mod open_enum;
 
 pub use open_enum::{OpenEnum, OpenEnumEntry};
 
-#[allow(missing_docs, clippy::all, clippy::unwrap_used, rust_2018_idioms)]
+// Upstream's descriptions become doc comments as written: brackets and URLs in prose are not
+// intra-doc links.
+#[allow(
+    missing_docs,
+    clippy::all,
+    clippy::unwrap_used,
+    rust_2018_idioms,
+    rustdoc::broken_intra_doc_links,
+    rustdoc::bare_urls,
+    rustdoc::invalid_html_tags
+)]
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/codegen.rs"));
 }
@@ -31,6 +41,11 @@ mod generated {
 pub use generated::*;
 
 /// Types used by the operations: generated structs and enums, and the open enums.
+#[allow(
+    rustdoc::broken_intra_doc_links,
+    rustdoc::bare_urls,
+    rustdoc::invalid_html_tags
+)]
 pub mod types {
     pub use crate::generated::types::*;
 
