@@ -18,15 +18,23 @@ const HAND_WRITTEN: &str = "x-hand-written";
 fn main() {
     let manifest_dir =
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let spec_path = manifest_dir.join("../../openapi/openapi.yaml");
+    // A symbolic link to the workspace's openapi/openapi.yaml, so that the published package
+    // carries the document (cargo packages what a link points to).
+    let mut spec_path = manifest_dir.join("openapi.yaml");
     println!("cargo:rerun-if-changed={}", spec_path.display());
-
-    let text = std::fs::read_to_string(&spec_path).unwrap_or_else(|e| {
+    let mut text = std::fs::read_to_string(&spec_path).unwrap_or_else(|e| {
         panic!(
             "reading {}: {e}; run `cargo xtask gen`",
             spec_path.display()
         )
     });
+    // A checkout without symbolic links holds the link's target as text.
+    if !text.contains('\n') && text.trim().ends_with("openapi.yaml") {
+        spec_path = manifest_dir.join(text.trim());
+        println!("cargo:rerun-if-changed={}", spec_path.display());
+        text = std::fs::read_to_string(&spec_path)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", spec_path.display()));
+    }
     let mut document: Value = serde_yaml_ng::from_str(&text).unwrap_or_else(|e| {
         panic!(
             "parsing {}: {e}; run `cargo xtask gen`",
