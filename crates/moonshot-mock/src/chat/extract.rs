@@ -25,46 +25,56 @@ pub(crate) struct Extract {
 
 /// Answers `question` from `documents` (the texts of the system messages).
 pub(crate) fn answer(documents: &[String], question: &str) -> Extract {
-    let sentences: Vec<&str> = documents.iter().flat_map(|doc| sentences(doc)).collect();
-    let keys: BTreeSet<String> = words(question).collect();
-    let listed = keys
-        .iter()
-        .map(|word| format!("\"{word}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let scores: Vec<usize> = sentences
+    let all: Vec<String> = documents.iter().flat_map(|doc| sentences(doc)).collect();
+    let mut asked: Vec<String> = Vec::new();
+    for word in words(question) {
+        if !asked.contains(&word) {
+            asked.push(word);
+        }
+    }
+    let keys: BTreeSet<&str> = asked.iter().map(|word| stem(word)).collect();
+    let listed = match asked.is_empty() {
+        true => "none".to_owned(),
+        false => asked
+            .iter()
+            .map(|word| format!("\"{word}\""))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let scores: Vec<usize> = all
         .iter()
         .map(|sentence| {
-            let found: BTreeSet<String> = words(sentence).collect();
-            keys.intersection(&found).count()
+            let found: BTreeSet<String> = words(sentence).map(|w| stem(&w).to_owned()).collect();
+            keys.iter().filter(|key| found.contains(**key)).count()
         })
         .collect();
     let best = scores.iter().copied().max().unwrap_or(0);
     if best == 0 {
-        let start: Vec<&str> = sentences.iter().take(2).copied().collect();
+        // The longest document is most likely the file the question is about.
+        let longest = documents.iter().max_by_key(|doc| doc.len());
+        let start: Vec<String> = longest
+            .map(|doc| sentences(doc).into_iter().take(MAX_SENTENCES).collect())
+            .unwrap_or_default();
         return Extract {
             answer: format!(
-                "The documents share no words with the question. They begin: {}",
+                "The documents do not use the words of the question. The longest begins: {}",
                 start.join(" ")
             ),
             reasoning: format!(
-                "Key words of the question: {}. None of the {} sentences of the system messages \
-                 holds one, so I quote how the documents begin.",
-                if listed.is_empty() { "none" } else { &listed },
-                sentences.len()
+                "Key words of the question: {listed}. No sentence of the system messages ({}) \
+                 holds one, so I quote how the longest document begins.",
+                all.len()
             ),
         };
     }
     // The best sentences, at least half as good as the best one, ties going to the earliest.
-    let mut ranked: Vec<usize> = (0..sentences.len())
-        .filter(|&i| scores[i] * 2 >= best)
-        .collect();
+    let mut ranked: Vec<usize> = (0..all.len()).filter(|&i| scores[i] * 2 >= best).collect();
     ranked.sort_by_key(|&i| (std::cmp::Reverse(scores[i]), i));
     ranked.truncate(MAX_SENTENCES);
     ranked.sort_unstable();
     let answer = ranked
         .iter()
-        .map(|&i| sentences[i])
+        .map(|&i| all[i].as_str())
         .collect::<Vec<_>>()
         .join(" ");
     let picked = ranked
@@ -77,37 +87,60 @@ pub(crate) fn answer(documents: &[String], question: &str) -> Extract {
         reasoning: format!(
             "Key words of the question: {listed}. Of the {} sentences of the system messages, I \
              picked sentences {picked}: they share the most key words with the question.",
-            sentences.len()
+            all.len()
         ),
     }
 }
 
-/// The sentences of `text`: ended by `.`, `!` or `?` before a space, by `。`, `！`, `？`, or by a
-/// line break; trimmed, those without a letter or digit dropped.
-pub(crate) fn sentences(text: &str) -> Vec<&str> {
-    let mut found = Vec::new();
-    let mut start = 0;
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        let end = match c {
-            '\n' => Some(i),
-            '.' | '!' | '?' if chars.peek().is_none_or(|(_, next)| next.is_whitespace()) => {
-                Some(i + 1)
-            }
-            '。' | '！' | '？' => Some(i + c.len_utf8()),
-            _ => None,
-        };
-        if let Some(end) = end {
-            found.push(&text[start..end]);
-            start = if c == '\n' { i + 1 } else { end };
+/// The sentences of `text`. Paragraphs end at blank lines, and Markdown headings, list items,
+/// table rows, quotes and code fences stand alone, so hard-wrapped lines join up again; within
+/// a paragraph, sentences end at `.`, `!` or `?` before a space, or at `。`, `！`, `？`.
+pub(crate) fn sentences(text: &str) -> Vec<String> {
+    let mut paragraphs: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for line in text.lines().map(str::trim) {
+        let stands_alone = ["#", "- ", "* ", "|", ">", "```"]
+            .iter()
+            .any(|marker| line.starts_with(marker));
+        if line.is_empty() || stands_alone {
+            paragraphs.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(line);
+        if line.starts_with('#') {
+            paragraphs.push(std::mem::take(&mut current));
         }
     }
-    found.push(&text[start..]);
-    found
-        .into_iter()
-        .map(str::trim)
+    paragraphs.push(current);
+    paragraphs
+        .iter()
+        .flat_map(|paragraph| split_sentences(paragraph))
         .filter(|sentence| sentence.chars().any(char::is_alphanumeric))
+        .map(str::to_owned)
         .collect()
+}
+
+/// The sentences of one paragraph, trimmed.
+fn split_sentences(paragraph: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut start = 0;
+    let mut chars = paragraph.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let ends = match c {
+            '.' | '!' | '?' => chars.peek().is_none_or(|(_, next)| next.is_whitespace()),
+            '。' | '！' | '？' => true,
+            _ => false,
+        };
+        if ends {
+            let end = i + c.len_utf8();
+            found.push(paragraph[start..end].trim());
+            start = end;
+        }
+    }
+    found.push(paragraph[start..].trim());
+    found
 }
 
 /// The words of `text` that say what it is about: lowercase runs of letters and digits, each
@@ -117,6 +150,15 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::to_lowercase)
         .chain(text.chars().filter(|&c| is_cjk(c)).map(String::from))
         .filter(|word| !word.is_empty() && !STOP_WORDS.contains(&word.as_str()))
+}
+
+/// A word without its commonest English ending, so "moved" meets "move" and "files" "file".
+fn stem(word: &str) -> &str {
+    ["ing", "ed", "es", "s", "e"]
+        .iter()
+        .filter_map(|suffix| word.strip_suffix(suffix))
+        .find(|stem| stem.chars().count() >= 3)
+        .unwrap_or(word)
 }
 
 /// CJK ideographs and kana, written without spaces between words.
@@ -129,16 +171,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sentences_split_at_ends_and_lines_not_inside_numbers() {
+    fn sentences_split_at_ends_and_paragraphs_not_inside_numbers_or_wrapped_lines() {
         assert_eq!(
-            sentences("# Title\nVersion 2.5 is out. Really?Yes! 你好。再见\n\n"),
+            sentences("# Title\nVersion 2.5 is\nout. Really?Yes! 你好。再见\n\nNext\n- item\n"),
             [
                 "# Title",
                 "Version 2.5 is out.",
                 "Really?Yes!",
                 "你好。",
-                "再见"
+                "再见",
+                "Next",
+                "- item"
             ]
+        );
+    }
+
+    #[test]
+    fn endings_are_ignored() {
+        assert_eq!(
+            ["moved", "move", "files", "file", "reading", "as", "quotes"].map(stem),
+            ["mov", "mov", "fil", "fil", "read", "as", "quot"]
         );
     }
 
@@ -169,10 +221,12 @@ mod tests {
 
     #[test]
     fn with_no_shared_word_the_documents_beginning_is_quoted() {
-        let extract = answer(&["One. Two. Three.".to_owned()], "Why?");
+        let documents = ["Be brief.".to_owned(), "One. Two. Three. Four.".to_owned()];
+        let extract = answer(&documents, "Why?");
         assert_eq!(
             extract.answer,
-            "The documents share no words with the question. They begin: One. Two."
+            "The documents do not use the words of the question. The longest begins: One. Two. \
+             Three."
         );
     }
 }
