@@ -535,6 +535,26 @@ async fn a_stream_of_ten_thousand_chunks_arrives_whole() {
 }
 
 #[tokio::test]
+async fn a_stream_is_made_while_it_is_sent_not_before() {
+    use eventsource_stream::Eventsource as _;
+    use futures::StreamExt as _;
+
+    // 2.6 GB of text if it were made before sending: only made as sent can it start at once.
+    let server =
+        server_with(json!({"user_contains": "endless", "filler_chunks": 100_000_000u64})).await;
+    let response = post_json(&server, CHAT, &streamed(&ask("moonshot-v1-8k", "endless?"))).await;
+    let mut events = response.bytes_stream().eventsource();
+    for _ in 0..1_000 {
+        let event = tokio::time::timeout(Duration::from_secs(5), events.next()).await;
+        assert!(matches!(event, Ok(Some(Ok(_)))), "{event:?}");
+    }
+    // The server still answers once the reader has gone away.
+    drop(events);
+    let next = complete(&server, &ask("moonshot-v1-8k", "Still there?")).await;
+    assert_eq!(next["object"], "chat.completion");
+}
+
+#[tokio::test]
 async fn chunk_delay_paces_the_events() {
     let delay = Duration::from_millis(40);
     let server = MockServer::builder()

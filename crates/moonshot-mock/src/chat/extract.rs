@@ -53,7 +53,14 @@ pub(crate) fn answer(documents: &[String], question: &str) -> Extract {
         // The longest document is most likely the file the question is about.
         let longest = documents.iter().max_by_key(|doc| doc.len());
         let start: Vec<String> = longest
-            .map(|doc| sentences(doc).into_iter().take(MAX_SENTENCES).collect())
+            .map(|doc| {
+                sentences(doc)
+                    .into_iter()
+                    // A heading says little on its own.
+                    .filter(|sentence| !sentence.starts_with('#'))
+                    .take(MAX_SENTENCES)
+                    .collect()
+            })
             .unwrap_or_default();
         return Extract {
             answer: format!(
@@ -93,13 +100,21 @@ pub(crate) fn answer(documents: &[String], question: &str) -> Extract {
 }
 
 /// The sentences of `text`. Paragraphs end at blank lines, and Markdown headings, list items,
-/// table rows, quotes and code fences stand alone, so hard-wrapped lines join up again; within
+/// table rows and quotes stand alone, so hard-wrapped lines join up again; fenced code is left
+/// out; within
 /// a paragraph, sentences end at `.`, `!` or `?` before a space, or at `。`, `！`, `？`.
 pub(crate) fn sentences(text: &str) -> Vec<String> {
     let mut paragraphs: Vec<String> = Vec::new();
     let mut current = String::new();
+    let mut in_code = false;
     for line in text.lines().map(str::trim) {
-        let stands_alone = ["#", "- ", "* ", "|", ">", "```"]
+        if line.starts_with("```") || in_code {
+            // Code is not prose: its lines answer no question.
+            in_code ^= line.starts_with("```");
+            paragraphs.push(std::mem::take(&mut current));
+            continue;
+        }
+        let stands_alone = ["#", "- ", "* ", "|", ">"]
             .iter()
             .any(|marker| line.starts_with(marker));
         if line.is_empty() || stands_alone {
@@ -173,7 +188,9 @@ mod tests {
     #[test]
     fn sentences_split_at_ends_and_paragraphs_not_inside_numbers_or_wrapped_lines() {
         assert_eq!(
-            sentences("# Title\nVersion 2.5 is\nout. Really?Yes! 你好。再见\n\nNext\n- item\n"),
+            sentences(
+                "# Title\nVersion 2.5 is\nout. Really?Yes! 你好。再见\n```\nlet x = 1;\n```\nNext\n- item\n"
+            ),
             [
                 "# Title",
                 "Version 2.5 is out.",
@@ -221,7 +238,10 @@ mod tests {
 
     #[test]
     fn with_no_shared_word_the_documents_beginning_is_quoted() {
-        let documents = ["Be brief.".to_owned(), "One. Two. Three. Four.".to_owned()];
+        let documents = [
+            "Be brief.".to_owned(),
+            "# Count\nOne. Two. Three. Four.".to_owned(),
+        ];
         let extract = answer(&documents, "Why?");
         assert_eq!(
             extract.answer,
