@@ -268,6 +268,30 @@ async fn max_tokens_cuts_the_answer_with_finish_reason_length() {
     assert_eq!(completion["usage"]["completion_tokens"], 3);
 }
 
+#[tokio::test]
+async fn json_mode_answers_a_json_object() {
+    let server = server().await;
+    let mut body = ask_about("moonshot-v1-8k", REPORT, "Where did the office move?");
+    body["response_format"] = json!({"type": "json_object"});
+    let completion = complete(&server, &body).await;
+    let text = message(&completion)["content"].as_str().expect("a text");
+    let answer: Value = serde_json::from_str(text).expect("the answer is JSON");
+    assert_eq!(
+        answer,
+        json!({"answer": "The office moved to a new building in Beijing."})
+    );
+
+    body["response_format"] = json!({"type": "yaml"});
+    let response = post_json(&server, CHAT, &body).await;
+    assert_eq!(response.status(), 400);
+    let error = json(response).await;
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("`response_format.type`"))
+    );
+}
+
 fn web_search_request(messages: Value) -> Value {
     json!({
         "model": "kimi-k2.5",

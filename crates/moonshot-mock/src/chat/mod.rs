@@ -24,9 +24,10 @@
 //!
 //! User functions are never called unless a fixture says so. Thinking models (kimi-k2.6 and
 //! kimi-k2.5 unless `"thinking": {"type": "disabled"}`, kimi-k2-thinking*) also send
-//! `reasoning_content`, which says which sentences were picked and why. With
+//! `reasoning_content`, which says which sentences were picked and why. With `response_format`
+//! `json_object` or `json_schema`, the text is the JSON object `{"answer": <text>}`. With
 //! `max_completion_tokens` (or `max_tokens`) below the answer, the text is cut there and the
-//! finish reason is `length`. Usage counts the prompt as the token estimate does and the answer
+//! finish reason is `length`. A scripted answer is sent as written. Usage counts the prompt as the token estimate does and the answer
 //! (content, reasoning, tool calls) at 4 UTF-8 bytes per token.
 //!
 //! # Streaming

@@ -62,15 +62,24 @@ impl Content {
 
 /// The answer to `request`, or the error a fixture scripts for it.
 pub(crate) fn reply(request: &ChatRequest, fixtures: &ChatFixtures) -> Result<Reply, ApiError> {
-    let mut reply = if let Some(script) = fixtures.script_for(request) {
-        scripted(request, &script)?
-    } else if request.last_role() == "user" && request.may_search_the_web() {
+    if let Some(script) = fixtures.script_for(request) {
+        // A scripted answer is sent as written, whatever the request asks.
+        return scripted(request, &script);
+    }
+    let mut reply = if request.last_role() == "user" && request.may_search_the_web() {
         web_search_call(request)
     } else if request.last_role() == "tool" {
         answer_tool_results(request)
     } else {
         extractive(request)
     };
+    if let (true, true, Content::Text(text)) = (
+        request.json_output,
+        reply.tool_calls.is_empty(),
+        &mut reply.content,
+    ) {
+        *text = json!({ "answer": text }).to_string();
+    }
     if let (Some(max), Content::Text(text)) = (request.max_tokens, &mut reply.content) {
         let max_bytes = usize::try_from(max.saturating_mul(4)).unwrap_or(usize::MAX);
         if text.len() > max_bytes {

@@ -33,6 +33,8 @@ pub(crate) struct ChatRequest {
     pub(crate) thinking: bool,
     pub(crate) stream: bool,
     pub(crate) include_usage: bool,
+    /// `response_format` asks for JSON (`json_object` or `json_schema`).
+    pub(crate) json_output: bool,
     /// `max_completion_tokens` (or the deprecated `max_tokens`).
     pub(crate) max_tokens: Option<u64>,
     /// The prompt's tokens, as the token estimate counts them.
@@ -81,6 +83,7 @@ impl ChatRequest {
             .unwrap_or(false);
         stop_words(body.get("stop"))?;
         let max_tokens = max_tokens(body)?;
+        let json_output = json_output(body.get("response_format"))?;
         Ok(Self {
             model,
             messages,
@@ -89,6 +92,7 @@ impl ChatRequest {
             thinking,
             stream,
             include_usage,
+            json_output,
             max_tokens,
             prompt_tokens,
         })
@@ -296,6 +300,24 @@ fn stop_words(stop: Option<&Value>) -> Result<(), ApiError> {
             )))
         }
         _ => Ok(()),
+    }
+}
+
+/// Whether `response_format` asks for JSON; refuses a format Moonshot does not know.
+fn json_output(format: Option<&Value>) -> Result<bool, ApiError> {
+    match format {
+        None | Some(Value::Null) => Ok(false),
+        Some(format) => match format["type"].as_str() {
+            Some("text") => Ok(false),
+            Some("json_object") => Ok(true),
+            Some("json_schema") if format["json_schema"]["schema"].is_object() => Ok(true),
+            Some("json_schema") => Err(ApiError::invalid_request(
+                "`response_format.json_schema.schema` is required with type json_schema",
+            )),
+            _ => Err(ApiError::invalid_request(format!(
+                "`response_format.type` must be text, json_object or json_schema, got {format}"
+            ))),
+        },
     }
 }
 
