@@ -2,11 +2,14 @@
 
 use std::time::Duration;
 
+use crate::chat::StreamFault;
+
 /// Faults to inject. [`Faults::default()`] injects none.
 ///
 /// Latency delays every answer. The other faults come after the API key check (a request with a
 /// bad key gets its 401 whatever the faults) and before routing, first match wins: quota, rate
-/// limit, failure rate. A body cut applies to any 200 response. Which requests fail is decided from each request's sequence
+/// limit, failure rate. A body cut applies to any 200 response with a known length; a stream
+/// fault to streamed chat answers. Which requests fail is decided from each request's sequence
 /// number (0 for the first request the server receives, counting every request), so a run that
 /// sends the same requests in the same order sees the same faults.
 ///
@@ -31,6 +34,7 @@ pub struct Faults {
     pub(crate) retry_after: Duration,
     pub(crate) quota_exceeded: bool,
     pub(crate) cut_body: bool,
+    pub(crate) stream_fault: Option<StreamFault>,
 }
 
 impl Default for Faults {
@@ -43,6 +47,7 @@ impl Default for Faults {
             retry_after: Duration::from_secs(1),
             quota_exceeded: false,
             cut_body: false,
+            stream_fault: None,
         }
     }
 }
@@ -107,6 +112,13 @@ impl Faults {
     /// the body is sent, then the connection is dropped.
     pub fn cut_body(mut self, on: bool) -> Self {
         self.cut_body = on;
+        self
+    }
+
+    /// Breaks every streamed chat answer that its fixture does not break otherwise (see
+    /// [`StreamFault`]).
+    pub fn stream_fault(mut self, fault: StreamFault) -> Self {
+        self.stream_fault = Some(fault);
         self
     }
 

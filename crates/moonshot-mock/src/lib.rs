@@ -38,7 +38,7 @@
 //!
 //! # Operations
 //!
-//! The operations of `openapi/openapi.yaml`, except chat and batches:
+//! The operations of `openapi/openapi.yaml`, except batches:
 //!
 //! - `POST /v1/files` (`multipart/form-data`: a `file` part with a file name, a `purpose` field
 //!   of one word, any word): the new file object, `id` `file-` and 20 random characters. Refused
@@ -59,6 +59,15 @@
 //!   400 `invalid_request_error`.
 //! - `DELETE /v1/files/{file_id}`: `{"id": ..., "object": "file", "deleted": true}`; the file is
 //!   gone (404) from then on. Demo and fixture files are deleted the same way.
+//! - `POST /v1/chat/completions`: an answer made without a model, deterministic: the sentences
+//!   of the system messages (a file's content placed there, as Moonshot's docs show) that share
+//!   the most words with the question; `reasoning_content` for thinking models; a `$web_search`
+//!   call when the built-in web search is declared; scripted replies, tool calls and errors from
+//!   [`ChatFixtures`]; `text/event-stream` chunks with `stream: true`, paced by
+//!   [`MockServerBuilder::chunk_delay`] and broken on demand by a [`StreamFault`]. Any listed
+//!   model; another is 404 `resource_not_found_error`; a body that is not such a request is 400
+//!   `invalid_request_error` naming what is wrong. The [`chat`] module says how each answer is
+//!   made, how streams are shaped, and the fixtures format.
 //! - `GET /v1/models`: the 14 model ids of the reference with their context lengths and
 //!   `supports_image_in`, `supports_video_in` and `supports_reasoning`.
 //! - `GET /v1/users/me/balance`: `{"code": 0, "data": {"available_balance": 49.58894,
@@ -80,15 +89,50 @@
 //! ([`load_fixtures`], whose format is described in [`files`]), files built in code
 //! ([`MockFile`]), and large generated ones ([`MockServerBuilder::with_large_file`]).
 //!
+//! Ask it about a file as Moonshot's docs do:
+//!
+//! ```
+//! use moonshot_mock::{DEMO_PDF_ID, MockServer};
+//! use serde_json::json;
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let server = MockServer::start().await?;
+//!     let client = reqwest::Client::new();
+//!     let content = client
+//!         .get(format!("{}/v1/files/{DEMO_PDF_ID}/content", server.base_url()))
+//!         .send()
+//!         .await?
+//!         .text()
+//!         .await?;
+//!     let completion: serde_json::Value = client
+//!         .post(format!("{}/v1/chat/completions", server.base_url()))
+//!         .json(&json!({"model": "kimi-k2-turbo-preview", "messages": [
+//!             {"role": "system", "content": content},
+//!             {"role": "user", "content": "How many files can each account keep?"},
+//!         ]}))
+//!         .send()
+//!         .await?
+//!         .json()
+//!         .await?;
+//!     assert_eq!(completion["object"], "chat.completion");
+//!     let answer = completion["choices"][0]["message"]["content"].as_str().unwrap_or_default();
+//!     assert!(answer.starts_with("Each account can keep up to 1,000 files"), "{answer}");
+//!     Ok(())
+//! }
+//! ```
+//!
 //! The `moonshot-mock` binary runs the same server from the command line: `moonshot-mock --help`.
 
 mod body;
+pub mod chat;
 mod faults;
 pub mod files;
 mod routes;
 mod server;
 mod store;
 
+pub use chat::{ChatFixtureError, ChatFixtures, StreamFault};
 pub use faults::Faults;
 pub use files::{
     DEMO_BATCH_OUTPUT_ID, DEMO_FAILED_ID, DEMO_IMAGE_ID, DEMO_PDF_ID, FileObjectError,

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use moonshot_mock::{
-    DEFAULT_MEMORY_LIMIT, DEFAULT_PROCESSING_DELAY, Faults, MockServer, load_fixtures,
+    ChatFixtures, DEFAULT_MEMORY_LIMIT, DEFAULT_PROCESSING_DELAY, Faults, MockServer, StreamFault,
+    load_fixtures,
 };
 
 /// The id `--large-file` serves.
@@ -16,8 +17,9 @@ const LARGE_FILE_ID: &str = "mock-large";
 /// A local server that answers like Moonshot AI's (Kimi's) API.
 ///
 /// Serves the Files API (upload, list, retrieve, content, delete; uploads kept in memory, text
-/// extracted after --processing-delay), GET /v1/models, GET /v1/users/me/balance and POST
-/// /v1/tokenizers/estimate-token-count. Starts with the demo files (mock-intro-pdf,
+/// extracted after --processing-delay), POST /v1/chat/completions (answers from the system
+/// messages' sentences, scripted by --chat-fixtures, streamed when asked), GET /v1/models, GET
+/// /v1/users/me/balance and POST /v1/tokenizers/estimate-token-count. Starts with the demo files (mock-intro-pdf,
 /// mock-diagram-png, mock-batch-output, mock-scan-failed) or a fixtures directory, and injects
 /// faults on demand. Prints the base URL on its first line of output.
 #[derive(Debug, Parser)]
@@ -80,6 +82,27 @@ struct Args {
     /// Hold at most BYTES of uploads in memory; an upload past it is refused with 400.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MEMORY_LIMIT)]
     memory_limit: u64,
+
+    /// Answer chat completions from the scripted rules in FILE first (JSON array or JSON Lines;
+    /// format: see --help).
+    #[arg(long, value_name = "FILE")]
+    chat_fixtures: Option<PathBuf>,
+
+    /// Wait this long between the events of a streamed chat answer: seconds (0.05) or 50ms, 1s.
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = moonshot_duration::parse_delay, allow_negative_numbers = true)]
+    chunk_delay: Duration,
+
+    /// Drop the connection of every streamed chat answer after N events, without [DONE].
+    #[arg(long, value_name = "N", group = "stream_fault")]
+    stream_cut_after: Option<u64>,
+
+    /// Send an error event in every streamed chat answer after N events, then end it.
+    #[arg(long, value_name = "N", group = "stream_fault")]
+    stream_error_after: Option<u64>,
+
+    /// Stop sending every streamed chat answer after N events, keeping the connection open.
+    #[arg(long, value_name = "N", group = "stream_fault")]
+    stream_stall_after: Option<u64>,
 }
 
 const FIXTURES_HELP: &str = "\
@@ -87,7 +110,17 @@ Fixtures: a directory with, per file, <id>.json (the file object as GET /v1/file
 it: id, object \"file\", bytes, created_at, filename, purpose, status, optional status_details;
 id must match the file name) and an optional <id>.txt (the extracted text, UTF-8). Without a
 .txt, the content request answers 500 \"extract task failed\". Names starting with '.' are
-ignored; anything else makes the server refuse to start, naming the file.";
+ignored; anything else makes the server refuse to start, naming the file.
+
+Chat fixtures: a JSON array of rules, or one rule object per line (JSON Lines). The first rule
+that matches answers: match on user_contains (text of the last user message), model, and
+after_tool (true: answers tool results); answer with reply (text) or filler_chunks (N chunks),
+reasoning, tool_calls ([{\"name\", \"arguments\", \"type\"}]), or alone error ({\"status\",
+\"type\", \"message\"}); fault ({\"cut_after\": N}, {\"error_after\": N} or {\"stall_after\": N})
+breaks its stream. For example:
+  {\"user_contains\": \"weather\", \"tool_calls\": [{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}]}
+  {\"user_contains\": \"weather\", \"after_tool\": true, \"reply\": \"Sunny.\"}
+A bad file makes the server refuse to start, naming the line and field.";
 
 fn parse_rate(text: &str) -> Result<f64, String> {
     let rate: f64 = text
@@ -127,11 +160,27 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .retry_after(args.retry_after)
         .quota_exceeded(args.quota_exceeded)
         .cut_body(args.cut_body);
+    let stream_fault = [
+        args.stream_cut_after.map(StreamFault::CutAfter),
+        args.stream_error_after.map(StreamFault::ErrorAfter),
+        args.stream_stall_after.map(StreamFault::StallAfter),
+    ]
+    .into_iter()
+    .flatten()
+    .next();
+    let faults = match stream_fault {
+        Some(fault) => faults.stream_fault(fault),
+        None => faults,
+    };
     let mut builder = MockServer::builder()
         .bind(SocketAddr::new(args.bind, args.port))
         .faults(faults)
         .processing_delay(args.processing_delay.unwrap_or(DEFAULT_PROCESSING_DELAY))
-        .memory_limit(args.memory_limit);
+        .memory_limit(args.memory_limit)
+        .chunk_delay(args.chunk_delay);
+    if let Some(path) = &args.chat_fixtures {
+        builder = builder.chat_fixtures(ChatFixtures::load(path)?);
+    }
     if let Some(dir) = &args.fixtures {
         builder = builder.files(load_fixtures(dir)?);
     }

@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::body::filler_chunk;
+use crate::chat::ChatFixtures;
 use crate::faults::Faults;
 use crate::files::{FileObjectError, MockFile, demo_files};
 use crate::routes::{ServerState, router, stored_file};
@@ -90,6 +91,8 @@ pub struct MockServerBuilder {
     large_files: Vec<(String, u64)>,
     processing_delay: Duration,
     memory_limit: u64,
+    chat_fixtures: ChatFixtures,
+    chunk_delay: Duration,
 }
 
 impl MockServer {
@@ -104,6 +107,8 @@ impl MockServer {
             large_files: Vec::new(),
             processing_delay: DEFAULT_PROCESSING_DELAY,
             memory_limit: DEFAULT_MEMORY_LIMIT,
+            chat_fixtures: ChatFixtures::default(),
+            chunk_delay: Duration::ZERO,
         }
     }
 
@@ -155,6 +160,7 @@ impl MockServer {
     ///
     /// [`MockError::Serve`] if the server had stopped with an I/O error or panicked.
     pub async fn shutdown(mut self) -> Result<(), MockError> {
+        self.state.stopping.send_replace(true);
         if let Some(shutdown) = self.shutdown.take() {
             // The server may already be gone; then there is nothing to stop.
             let _ = shutdown.send(());
@@ -173,6 +179,7 @@ impl MockServer {
 
 impl Drop for MockServer {
     fn drop(&mut self) {
+        self.state.stopping.send_replace(true);
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -245,6 +252,20 @@ impl MockServerBuilder {
         self
     }
 
+    /// Answers chat completions from these scripted rules first (see the
+    /// [fixtures format](crate::chat#fixtures-format)); requests no rule matches get the default
+    /// answer.
+    pub fn chat_fixtures(mut self, fixtures: ChatFixtures) -> Self {
+        self.chat_fixtures = fixtures;
+        self
+    }
+
+    /// Waits this long between the events of a streamed chat answer (default none).
+    pub fn chunk_delay(mut self, delay: Duration) -> Self {
+        self.chunk_delay = delay;
+        self
+    }
+
     /// Binds the address and starts serving on the current Tokio runtime.
     ///
     /// # Errors
@@ -311,6 +332,9 @@ impl MockServerBuilder {
             requests: AtomicU64::new(0),
             instance: instance_tag(addr),
             filler: filler_chunk(),
+            chat_fixtures: self.chat_fixtures,
+            chunk_delay: self.chunk_delay,
+            stopping: tokio::sync::watch::channel(false).0,
         });
         let (shutdown, stopped) = oneshot::channel::<()>();
         let app = router(Arc::clone(&state));
@@ -341,6 +365,8 @@ impl std::fmt::Debug for MockServerBuilder {
             .field("large_files", &self.large_files)
             .field("processing_delay", &self.processing_delay)
             .field("memory_limit", &self.memory_limit)
+            .field("chat_fixtures", &self.chat_fixtures.len())
+            .field("chunk_delay", &self.chunk_delay)
             .finish_non_exhaustive()
     }
 }

@@ -114,4 +114,7 @@ fn public_types_are_send_and_sync() {
     assert_send_sync::<moonshot_mock::MockFile>();
     assert_send_sync::<MockError>();
     assert_send_sync::<moonshot_mock::FixtureError>();
+    assert_send_sync::<moonshot_mock::ChatFixtures>();
+    assert_send_sync::<moonshot_mock::ChatFixtureError>();
+    assert_send_sync::<moonshot_mock::StreamFault>();
 }

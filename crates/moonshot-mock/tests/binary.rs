@@ -97,7 +97,13 @@ fn help_lists_the_options_and_the_fixture_format() {
         "--cut-body",
         "--processing-delay",
         "--memory-limit",
+        "--chat-fixtures",
+        "--chunk-delay",
+        "--stream-cut-after",
+        "--stream-error-after",
+        "--stream-stall-after",
         "<id>.json",
+        "user_contains",
     ] {
         assert!(stdout.contains(option), "--help lacks {option}:\n{stdout}");
     }
@@ -209,4 +215,73 @@ fn ctrl_c_stops_it_cleanly() {
     assert!(kill.success());
     // Killed by the signal, it would not exit with success.
     assert!(running.wait().success());
+}
+
+#[tokio::test]
+async fn chat_fixtures_pacing_and_stream_faults_come_from_flags() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let fixtures = dir.path().join("chat.jsonl");
+    std::fs::write(
+        &fixtures,
+        "{\"user_contains\": \"ping\", \"reply\": \"pong pong pong pong\"}\n",
+    )
+    .expect("written");
+    let running = Running::start(&[
+        "--chat-fixtures",
+        fixtures.to_str().expect("a UTF-8 path"),
+        "--chunk-delay",
+        "50ms",
+        "--stream-error-after",
+        "2",
+    ]);
+    let chat = |stream: bool| {
+        reqwest::Client::new()
+            .post(format!("{}/v1/chat/completions", running.base_url))
+            .json(&serde_json::json!({
+                "model": "moonshot-v1-8k",
+                "messages": [{"role": "user", "content": "ping"}],
+                "stream": stream,
+            }))
+            .send()
+    };
+    let whole: serde_json::Value = chat(false)
+        .await
+        .expect("the binary answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        whole["choices"][0]["message"]["content"],
+        "pong pong pong pong"
+    );
+
+    let started = std::time::Instant::now();
+    let text = chat(true)
+        .await
+        .expect("the binary answers")
+        .text()
+        .await
+        .expect("a whole body");
+    let events: Vec<&str> = text.split("\n\n").filter(|e| !e.is_empty()).collect();
+    assert_eq!(events.len(), 3, "{text}");
+    assert!(events[2].starts_with("data: {\"error\""), "{text}");
+    // One wait, before the second event; the fault's event comes in its place, unpaced.
+    assert!(started.elapsed() >= Duration::from_millis(50));
+}
+
+#[test]
+fn bad_chat_fixtures_stop_it_with_the_line_named() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let fixtures = dir.path().join("chat.jsonl");
+    std::fs::write(&fixtures, "{\"reply\": \"a\"}\n{\"reply\": 3}\n").expect("written");
+    let path = fixtures.to_str().expect("a UTF-8 path");
+    let (status, stdout, stderr) = run(&["--port", "0", "--chat-fixtures", path]);
+    assert!(!status.success());
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains(&format!("{path}: line 2,")), "{stderr}");
+    assert!(stderr.contains("invalid type: integer `3`"), "{stderr}");
+
+    let (status, _, stderr) = run(&["--stream-cut-after", "1", "--stream-stall-after", "2"]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
 }

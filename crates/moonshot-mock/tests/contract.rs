@@ -553,3 +553,157 @@ fn openapi_3_0_keywords_are_mapped() {
         })
     );
 }
+
+const CHAT: &str = "/v1/chat/completions";
+
+/// Chat requests that make every kind of answer: extractive with reasoning, cut by
+/// `max_completion_tokens`, a web search call and its answer, scripted tool calls.
+fn chat_requests() -> Vec<Value> {
+    let ask = |model: &str, question: &str| {
+        serde_json::json!({"model": model, "messages": [
+            {"role": "system", "content": "Kimi reads files. It answers from them."},
+            {"role": "user", "content": question},
+        ]})
+    };
+    let web_search =
+        serde_json::json!([{"type": "builtin_function", "function": {"name": "$web_search"}}]);
+    let mut cut = ask("moonshot-v1-8k", "What does Kimi read?");
+    cut["max_completion_tokens"] = serde_json::json!(2);
+    let mut search = ask("kimi-k2.5", "Search the news");
+    search["thinking"] = serde_json::json!({"type": "disabled"});
+    search["tools"] = web_search.clone();
+    let mut searched = search.clone();
+    let arguments = r#"{"query":"Search the news"}"#;
+    searched["messages"]
+        .as_array_mut()
+        .expect("a list")
+        .extend([
+            serde_json::json!({"role": "assistant", "content": "", "tool_calls": [
+                {"id": "$web_search:0", "type": "builtin_function", "function": {"name": "$web_search", "arguments": arguments}},
+            ]}),
+            serde_json::json!({"role": "tool", "tool_call_id": "$web_search:0", "name": "$web_search", "content": arguments}),
+        ]);
+    vec![
+        ask("kimi-k2.6", "What does Kimi read?"),
+        ask("moonshot-v1-8k", "Anything?"),
+        cut,
+        search,
+        searched,
+        ask("kimi-k2-thinking", "Call the tools"),
+    ]
+}
+
+async fn chat_server(faults: Faults) -> MockServer {
+    let fixtures = moonshot_mock::ChatFixtures::from_value(serde_json::json!([
+        {"user_contains": "Call the tools", "tool_calls": [
+            {"name": "get_weather", "arguments": {"city": "Paris"}},
+            {"name": "get_time", "arguments": {}},
+        ]},
+        {"user_contains": "overloaded", "error": {"status": 429, "type": "engine_overloaded_error", "message": "The engine is currently overloaded"}},
+    ]))
+    .expect("valid fixtures");
+    MockServer::builder()
+        .api_key("sk-chat")
+        .chat_fixtures(fixtures)
+        .faults(faults)
+        .start()
+        .await
+        .expect("server starts")
+}
+
+async fn post_chat(server: &MockServer, body: &Value, key: &str) -> reqwest::Response {
+    common::client()
+        .post(format!("{}{CHAT}", server.base_url()))
+        .bearer_auth(key)
+        .json(body)
+        .send()
+        .await
+        .expect("the mock server answers")
+}
+
+#[tokio::test]
+async fn chat_completions_and_chunks_match_the_document() {
+    let server = chat_server(Faults::default()).await;
+    let completion = response_validator("post", CHAT, "200", "application/json", Enums::Closed);
+    let chunk = response_validator("post", CHAT, "200", "text/event-stream", Enums::Closed);
+    // The validators have teeth: a chunk with an unknown finish reason or a completion whose
+    // choices are not a list fails.
+    assert!(!chunk.is_valid(&serde_json::json!({"choices": [{"finish_reason": "done"}]})));
+    assert!(!completion.is_valid(&serde_json::json!({"choices": {}})));
+
+    let mut finish_reasons = Vec::new();
+    for body in chat_requests() {
+        let response = post_chat(&server, &body, "sk-chat").await;
+        assert_eq!(response.status(), 200, "{body}");
+        let whole = json(response).await;
+        assert_valid(&completion, &whole, &format!("completion of {body}"));
+        finish_reasons.push(whole["choices"][0]["finish_reason"].clone());
+
+        let mut stream_body = body.clone();
+        stream_body["stream"] = serde_json::json!(true);
+        stream_body["stream_options"] = serde_json::json!({"include_usage": true});
+        let streamed = common::read_stream(post_chat(&server, &stream_body, "sk-chat").await).await;
+        assert!(streamed.done, "{body}");
+        assert!(streamed.chunks.len() >= 4, "{body}");
+        for (i, one) in streamed.chunks.iter().enumerate() {
+            assert_valid(&chunk, one, &format!("chunk {i} of {body}"));
+        }
+    }
+    assert_eq!(
+        finish_reasons,
+        ["stop", "stop", "length", "tool_calls", "stop", "tool_calls"]
+    );
+}
+
+#[tokio::test]
+async fn chat_errors_match_the_document() {
+    let server =
+        chat_server(Faults::default().stream_fault(moonshot_mock::StreamFault::ErrorAfter(2)))
+            .await;
+    let documented =
+        |status| response_validator("post", CHAT, status, "application/json", Enums::Closed);
+    let any_error = component_validator("ErrorResponse", Enums::Closed);
+    let ask = |model: &str, question: &str| serde_json::json!({"model": model, "messages": [{"role": "user", "content": question}]});
+
+    check_error(
+        post_chat(&server, &ask("kimi-k2.6", "hi"), "sk-wrong").await,
+        401,
+        "invalid_authentication_error",
+        &documented("401"),
+    )
+    .await;
+    check_error(
+        post_chat(
+            &server,
+            &serde_json::json!({"model": "kimi-k2.6", "messages": []}),
+            "sk-chat",
+        )
+        .await,
+        400,
+        "invalid_request_error",
+        &documented("400"),
+    )
+    .await;
+    check_error(
+        post_chat(&server, &ask("no-such-model", "hi"), "sk-chat").await,
+        404,
+        "resource_not_found_error",
+        &any_error,
+    )
+    .await;
+    check_error(
+        post_chat(&server, &ask("kimi-k2.6", "overloaded?"), "sk-chat").await,
+        429,
+        "engine_overloaded_error",
+        &any_error,
+    )
+    .await;
+
+    // The error event in the middle of a stream is an error body too.
+    let mut body = ask("kimi-k2.6", "hi");
+    body["stream"] = serde_json::json!(true);
+    let streamed = common::read_stream(post_chat(&server, &body, "sk-chat").await).await;
+    let event = streamed.chunks.last().expect("events");
+    assert_valid(&any_error, event, "the error event");
+    assert_eq!(event["error"]["type"], "server_error");
+}

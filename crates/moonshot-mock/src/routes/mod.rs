@@ -2,17 +2,20 @@
 //! one module per resource.
 
 mod balance;
+mod chat;
 mod files;
 mod models;
-mod tokenizers;
+pub(crate) mod tokenizers;
 mod upload;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::rejection::PathRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
@@ -22,7 +25,10 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use http_body::Body as _;
 
+use tokio::sync::watch;
+
 use crate::body::CutShort;
+use crate::chat::ChatFixtures;
 use crate::faults::{Faults, Verdict};
 use crate::store::Store;
 
@@ -41,6 +47,12 @@ pub(crate) struct ServerState {
     /// Distinguishes this server's request ids from another server's.
     pub(crate) instance: u32,
     pub(crate) filler: Bytes,
+    /// Scripted chat answers.
+    pub(crate) chat_fixtures: ChatFixtures,
+    /// The wait between the events of a streamed chat answer.
+    pub(crate) chunk_delay: Duration,
+    /// Turns true when the server stops, which ends stalled streams.
+    pub(crate) stopping: watch::Sender<bool>,
 }
 
 pub(crate) fn router(state: Arc<ServerState>) -> Router {
@@ -59,6 +71,11 @@ pub(crate) fn router(state: Arc<ServerState>) -> Router {
         .route(
             "/v1/files/{file_id}/content",
             get(files::retrieve_file_content),
+        )
+        .route(
+            "/v1/chat/completions",
+            post(chat::create_chat_completion)
+                .layer(DefaultBodyLimit::max(tokenizers::MAX_BODY_BYTES)),
         )
         .route("/v1/models", get(models::list_models))
         .route("/v1/users/me/balance", get(balance::retrieve_balance))
@@ -157,15 +174,19 @@ pub(crate) fn json_body(body: impl Into<Body>) -> Response {
 #[derive(Debug)]
 pub(crate) struct ApiError {
     status: StatusCode,
-    kind: &'static str,
+    kind: Cow<'static, str>,
     message: String,
 }
 
 impl ApiError {
-    pub(crate) fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        status: StatusCode,
+        kind: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             status,
-            kind,
+            kind: kind.into(),
             message: message.into(),
         }
     }
@@ -178,8 +199,19 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        error(self.status, self.kind, &self.message)
+        error(self.status, &self.kind, &self.message)
     }
+}
+
+/// A request body parsed as JSON, or the 400 that says why it is not.
+pub(crate) fn json_request(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<serde_json::Value, ApiError> {
+    let body = body.map_err(|rejection| {
+        ApiError::invalid_request(format!("unreadable request body: {rejection}"))
+    })?;
+    serde_json::from_slice(&body)
+        .map_err(|e| ApiError::invalid_request(format!("the request body is not valid JSON: {e}")))
 }
 
 pub(crate) fn file_not_found(id: &str) -> Response {

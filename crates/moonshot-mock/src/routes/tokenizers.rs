@@ -12,7 +12,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::models::is_known_model;
-use super::{ApiError, json_body};
+use super::{ApiError, json_body, json_request};
 
 /// The largest request body taken, well above the longest context of any model.
 pub(super) const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -32,16 +32,7 @@ const ROLES: [&str; 4] = ["system", "user", "assistant", "tool"];
 pub(super) async fn estimate_token_count(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let total_tokens = body
-        .map_err(|rejection| {
-            ApiError::invalid_request(format!("unreadable request body: {rejection}"))
-        })
-        .and_then(|body| {
-            serde_json::from_slice::<Value>(&body).map_err(|e| {
-                ApiError::invalid_request(format!("the request body is not valid JSON: {e}"))
-            })
-        })
-        .and_then(|request| estimate(&request))?;
+    let total_tokens = json_request(body).and_then(|request| estimate(&request))?;
     Ok(json_body(
         json!({
             "code": 0,
@@ -54,7 +45,7 @@ pub(super) async fn estimate_token_count(
 }
 
 /// The estimate for a request `{model, messages}`, or the answer that refuses it.
-fn estimate(request: &Value) -> Result<u64, ApiError> {
+pub(crate) fn estimate(request: &Value) -> Result<u64, ApiError> {
     let model = request
         .get("model")
         .and_then(Value::as_str)
@@ -137,7 +128,12 @@ fn part_tokens(part: &Value) -> Result<u64, String> {
 }
 
 fn text_tokens(text: &str) -> u64 {
-    (text.len() as u64).div_ceil(BYTES_PER_TOKEN)
+    bytes_tokens(text.len() as u64)
+}
+
+/// The tokens of a text of `len` UTF-8 bytes.
+pub(crate) fn bytes_tokens(len: u64) -> u64 {
+    len.div_ceil(BYTES_PER_TOKEN)
 }
 
 #[cfg(test)]

@@ -209,6 +209,10 @@ pub fn to_json_schema(schema: &mut Value, enums: Enums) {
             .for_each(|sub| to_json_schema(sub, enums));
     }
     if object.remove("nullable") == Some(Value::Bool(true)) {
+        // A nullable enum admits null too (OpenAPI 3.0.3), which JSON Schema's `enum` must list.
+        if let Some(Value::Array(values)) = object.get_mut("enum") {
+            values.push(Value::Null);
+        }
         match object.get_mut("type") {
             Some(Value::String(kind)) => {
                 let kind = std::mem::take(kind);
@@ -224,5 +228,91 @@ pub fn to_json_schema(schema: &mut Value, enums: Enums) {
                 *object = wrapper;
             }
         }
+    }
+}
+
+/// What a streamed chat answer sent: its chunks (the `data:` events before `[DONE]`, parsed),
+/// whether `[DONE]` came, and how the body broke if it did.
+#[derive(Debug, Default)]
+pub struct Streamed {
+    pub chunks: Vec<Value>,
+    pub done: bool,
+    pub broken: Option<String>,
+}
+
+/// Reads a `text/event-stream` body to its end with the workspace's SSE parser.
+pub async fn read_stream(response: reqwest::Response) -> Streamed {
+    use eventsource_stream::Eventsource as _;
+    use futures::StreamExt as _;
+
+    let content_type = response.headers()["content-type"].to_str().expect("ASCII");
+    assert_eq!(content_type, "text/event-stream");
+    let mut events = response.bytes_stream().eventsource();
+    let mut streamed = Streamed::default();
+    while let Some(event) = events.next().await {
+        match event {
+            Ok(event) if event.data == "[DONE]" => streamed.done = true,
+            Ok(event) => {
+                assert!(!streamed.done, "an event after [DONE]: {}", event.data);
+                let chunk = serde_json::from_str(&event.data)
+                    .unwrap_or_else(|e| panic!("an event that is not JSON ({e}): {}", event.data));
+                streamed.chunks.push(chunk);
+            }
+            Err(error) => {
+                streamed.broken = Some(error.to_string());
+                break;
+            }
+        }
+    }
+    streamed
+}
+
+/// A message rebuilt from chunks: content, reasoning content, and the tool calls (id, type,
+/// name, arguments) assembled by index.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Assembled {
+    pub content: String,
+    pub reasoning: String,
+    pub tool_calls: Vec<(String, String, String, String)>,
+}
+
+impl Streamed {
+    /// The message the chunks carry.
+    pub fn assemble(&self) -> Assembled {
+        let mut message = Assembled::default();
+        for chunk in &self.chunks {
+            let delta = &chunk["choices"][0]["delta"];
+            message.content += delta["content"].as_str().unwrap_or_default();
+            message.reasoning += delta["reasoning_content"].as_str().unwrap_or_default();
+            for fragment in delta["tool_calls"].as_array().into_iter().flatten() {
+                let index = fragment["index"]
+                    .as_u64()
+                    .expect("every fragment has an index") as usize;
+                if index == message.tool_calls.len() {
+                    message.tool_calls.push(Default::default());
+                }
+                let call = &mut message.tool_calls[index];
+                let text = |field: &Value| field.as_str().unwrap_or_default().to_owned();
+                if fragment.get("id").is_some() {
+                    call.0 = text(&fragment["id"]);
+                    call.1 = text(&fragment["type"]);
+                    call.2 = text(&fragment["function"]["name"]);
+                }
+                call.3 += fragment["function"]["arguments"]
+                    .as_str()
+                    .unwrap_or_default();
+            }
+        }
+        message
+    }
+
+    /// The chunk that carries the finish reason.
+    pub fn finish(&self) -> &Value {
+        self.chunks
+            .iter()
+            .find(|chunk| {
+                !chunk["choices"][0]["finish_reason"].is_null() && chunk["choices"][0].is_object()
+            })
+            .expect("a chunk with a finish reason")
     }
 }
