@@ -754,3 +754,47 @@ async fn bad_uploads_and_waits_are_one_line_usage_errors_before_any_request() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_answers_from_an_uploaded_file_and_deletes_it_after() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state");
+    let notes = dir.path().join("lighthouse.txt");
+    std::fs::write(
+        &notes,
+        "The lighthouse was built in 1874. Keepers climbed 217 steps every evening.",
+    )
+    .expect("write");
+
+    let out = mock_with_state(
+        &state,
+        &[
+            "chat",
+            "--file",
+            notes.to_str().expect("path"),
+            "How many steps did the keepers climb?",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON when piped");
+    assert!(
+        answer["content"].as_str().is_some_and(|c| c.contains("217 steps")),
+        "{answer}"
+    );
+    assert!(answer["reasoning_content"].is_string(), "kimi-k2.6 thinks");
+    assert!(answer["usage"]["total_tokens"].as_u64().is_some_and(|t| t > 0));
+    let uploaded = answer["files"][0]["id"].as_str().expect("the upload's id");
+
+    let out = mock_with_state(&state, &["files", "get", uploaded]).await;
+    assert_eq!(out.status.code(), Some(1), "the upload was deleted");
+
+    let out = mock_with_state(
+        &state,
+        &["chat", "--no-thinking", "--model", "kimi-k2.5", "Hello?"],
+    )
+    .await;
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(answer["reasoning_content"].is_null(), "{answer}");
+    assert_eq!(answer["model"], "kimi-k2.5");
+}
