@@ -64,8 +64,15 @@ async fn drain_upload(body: Body) -> Response {
 /// Streams the answer the request asks for, one event made per chunk sent.
 async fn stream_answer(request: Bytes) -> Response {
     let chunks = requested_chunks(&request);
-    let events =
-        futures::stream::iter(0..=chunks).map(move |n| Ok::<_, Infallible>(event(n, chunks)));
+    let events = futures::stream::iter(0..=chunks).then(move |n| async move {
+        if n == 1 {
+            // The body is not ready for a moment, so hyper sends the head and the first chunk
+            // at once, as a model's first token would go, instead of filling its write buffer
+            // with the chunks after it first.
+            tokio::task::yield_now().await;
+        }
+        Ok::<_, Infallible>(event(n, chunks))
+    });
     (
         [(CONTENT_TYPE, "text/event-stream")],
         Body::from_stream(events),

@@ -18,10 +18,13 @@ use crate::sink::DEFAULT_CHUNKS;
 use crate::stats::{Summary, paired_ratios};
 use crate::{BenchError, Settings};
 
-/// The stream lengths measured; the middle one carries the targets.
+/// The stream lengths measured.
 const LENGTHS: [u64; 3] = [1_000, 10_000, 100_000];
-/// The length the throughput and first-chunk targets are read at.
-const TARGET_LENGTH: u64 = 10_000;
+/// The length the throughput target is read at.
+const THROUGHPUT_LENGTH: u64 = 10_000;
+/// The length the first-chunk target is read at: the shortest, whose processes stream the most
+/// answers, so its per-process median first chunk is the steadiest.
+const FIRST_CHUNK_LENGTH: u64 = 1_000;
 /// The targets: the facade's chunks per second at least this share of raw's, its first chunk
 /// at most this much later than raw's.
 const THROUGHPUT_TARGET: f64 = 0.95;
@@ -228,14 +231,19 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
                     .map(|(f, r)| f - r)
                     .collect();
                 let later = Summary::of_each(&later, |d| *d)?;
-                if chunks == TARGET_LENGTH {
+                if chunks == THROUGHPUT_LENGTH {
                     verdicts.push(format!(
                         "- facade stream of {chunks} chunks: chunks/s ≥ {:.0} % of raw: {} \
-                         (median {:.1} %); first chunk at most {} µs after raw's: {} (median \
-                         {:+.0} µs)",
+                         (median {:.1} %)",
                         THROUGHPUT_TARGET * 100.0,
                         pass(ratios.median >= THROUGHPUT_TARGET),
-                        ratios.median * 100.0,
+                        ratios.median * 100.0
+                    ));
+                }
+                if chunks == FIRST_CHUNK_LENGTH {
+                    verdicts.push(format!(
+                        "- facade first chunk at most {} µs after raw's ({chunks} chunks): {} \
+                         (median {:+.0} µs)",
                         FIRST_CHUNK_LIMIT.as_micros(),
                         pass(later.median <= FIRST_CHUNK_LIMIT.as_secs_f64() * 1e6),
                         later.median
