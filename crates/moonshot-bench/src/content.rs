@@ -2,13 +2,11 @@
 //! reqwest's, each case run in a fresh process so that its peak is its own.
 
 use std::hint::black_box;
-use std::process::Command;
-use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use tokio::io::AsyncWriteExt as _;
 
-use crate::procfs;
+use crate::case::{self, CaseOutcome, ClientPair, MB, Repeat};
 use crate::retrieve::pass;
 use crate::server::{API_KEY, LARGE_BODY, LARGE_ID, SMALL_BODY, SMALL_ID, ServerProcess};
 use crate::stats::{Summary, paired_ratios};
@@ -16,8 +14,6 @@ use crate::{BenchError, Settings};
 
 /// A file with a small content body, read before the measured reads.
 const WARM_UP_ID: &str = moonshot_mock::DEMO_PDF_ID;
-/// Bytes per MB, as the sizes and figures are given.
-const MB: f64 = 1_000_000.0;
 /// The streaming targets: peak growth under this many bytes, throughput at least this share of
 /// raw streaming.
 const STREAMING_GROWTH_LIMIT: f64 = 16.0 * MB;
@@ -62,12 +58,6 @@ impl BodyRead {
             Self::RawStreaming | Self::FacadeStreaming => Self::RawStreaming,
         }
     }
-
-    fn arg(self) -> String {
-        self.to_possible_value()
-            .map(|value| value.get_name().to_owned())
-            .unwrap_or_default()
-    }
 }
 
 /// One case, run by the hidden `content-case` subcommand in a process of its own.
@@ -90,73 +80,12 @@ pub struct CaseArgs {
     repeats: u32,
 }
 
-/// What a case prints: bytes read, time taken, resident memory after setup, its peak during
-/// the first read, and its peak over all reads.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct CaseOutcome {
-    bytes: u64,
-    seconds: f64,
-    baseline_kib: u64,
-    /// The peak of the first read: what one body costs.
-    peak_kib: u64,
-    /// The peak over every read, which adds what the allocator keeps between reads.
-    peak_all_kib: u64,
-}
-
-impl CaseOutcome {
-    fn to_line(self) -> String {
-        format!(
-            "bytes={} seconds={} baseline_kib={} peak_kib={} peak_all_kib={}",
-            self.bytes, self.seconds, self.baseline_kib, self.peak_kib, self.peak_all_kib
-        )
-    }
-
-    fn from_line(line: &str) -> Option<Self> {
-        let field = |name: &str| {
-            line.split_whitespace()
-                .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
-        };
-        Some(Self {
-            bytes: field("bytes")?.parse().ok()?,
-            seconds: field("seconds")?.parse().ok()?,
-            baseline_kib: field("baseline_kib")?.parse().ok()?,
-            peak_kib: field("peak_kib")?.parse().ok()?,
-            peak_all_kib: field("peak_all_kib")?.parse().ok()?,
-        })
-    }
-
-    fn throughput_mb_s(&self) -> f64 {
-        self.bytes as f64 / MB / self.seconds
-    }
-
-    fn growth_bytes(&self) -> f64 {
-        self.peak_kib.saturating_sub(self.baseline_kib) as f64 * 1024.0
-    }
-
-    fn growth_all_bytes(&self) -> f64 {
-        self.peak_all_kib.saturating_sub(self.baseline_kib) as f64 * 1024.0
-    }
-}
-
-/// The two clients a case may read with.
+/// The clients a case may use.
 struct Readers {
-    base_url: String,
-    raw: reqwest::Client,
-    facade: moonshot::Client,
+    clients: ClientPair,
 }
 
 impl Readers {
-    fn new(base_url: &str) -> Result<Self, BenchError> {
-        Ok(Self {
-            base_url: base_url.to_owned(),
-            raw: reqwest::Client::new(),
-            facade: moonshot::Client::builder()
-                .api_key(API_KEY)
-                .base_url(base_url)
-                .build()?,
-        })
-    }
-
     /// Reads a small content body (a few KB) the same way, so that what any read costs once per
     /// process (the connection, its buffers, the allocator's per-thread arenas) belongs to the
     /// baseline rather than to the body measured.
@@ -167,8 +96,14 @@ impl Readers {
     /// Reads the content of `file_id` once; returns its length.
     async fn read(&self, read: BodyRead, file_id: &str) -> Result<u64, BenchError> {
         let raw_response = || async {
-            let url = format!("{}/v1/files/{file_id}/content", self.base_url);
-            let response = self.raw.get(url).bearer_auth(API_KEY).send().await?;
+            let url = format!("{}/v1/files/{file_id}/content", self.clients.base_url);
+            let response = self
+                .clients
+                .raw
+                .get(url)
+                .bearer_auth(API_KEY)
+                .send()
+                .await?;
             Ok::<_, BenchError>(response.error_for_status()?)
         };
         let mut sink = tokio::io::sink();
@@ -178,7 +113,7 @@ impl Readers {
                 black_box(text.as_str()).len() as u64
             }
             BodyRead::FacadeBuffered => {
-                let content = self.facade.files().content(file_id).await?;
+                let content = self.clients.facade.files().content(file_id).await?;
                 black_box(content.as_str()).len() as u64
             }
             BodyRead::RawStreaming => {
@@ -192,7 +127,8 @@ impl Readers {
                 written
             }
             BodyRead::FacadeStreaming => {
-                self.facade
+                self.clients
+                    .facade
                     .files()
                     .content_to_writer(file_id, &mut sink)
                     .await?
@@ -205,32 +141,21 @@ impl Readers {
 pub fn run_case(args: &CaseArgs) -> Result<(), BenchError> {
     let runtime = crate::runtime()?;
     let outcome = runtime.block_on(async {
-        let readers = Readers::new(&args.base_url)?;
+        let readers = Readers {
+            clients: ClientPair::new(&args.base_url)?,
+        };
         readers.warm_up(args.read).await?;
-        procfs::reset_peak()?;
-        let baseline = procfs::resident()?;
-        let started = Instant::now();
-        let mut bytes = 0;
-        let mut first_peak = None;
-        for _ in 0..args.repeats {
+        case::measure(args.repeats, || async {
             let read = readers.read(args.read, &args.file_id).await?;
             if read != args.size {
                 return Err(format!("read {read} bytes, expected {}", args.size).into());
             }
-            bytes += read;
-            if first_peak.is_none() {
-                first_peak = Some(procfs::resident()?.peak_kib);
-            }
-        }
-        let seconds = started.elapsed().as_secs_f64();
-        let peak_all_kib = procfs::resident()?.peak_kib;
-        Ok::<_, BenchError>(CaseOutcome {
-            bytes,
-            seconds,
-            baseline_kib: baseline.now_kib,
-            peak_kib: first_peak.unwrap_or(peak_all_kib),
-            peak_all_kib,
+            Ok(Repeat {
+                units: read,
+                first: None,
+            })
         })
+        .await
     })?;
     println!("{}", outcome.to_line());
     Ok(())
@@ -238,24 +163,14 @@ pub fn run_case(args: &CaseArgs) -> Result<(), BenchError> {
 
 /// Runs one case in a child process.
 fn spawn_case(base_url: &str, body: &Body, read: BodyRead) -> Result<CaseOutcome, BenchError> {
-    let output = Command::new(std::env::current_exe()?)
-        .args(["content-case", "--base-url", base_url, "--file-id", body.id])
-        .args(["--size", &body.size.to_string(), "--read", &read.arg()])
-        .args(["--repeats", &body.repeats.to_string()])
-        .output()?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        return Err(format!(
-            "content case {} of {} failed ({}): {}",
-            read.arg(),
-            body.id,
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        )
-        .into());
-    }
-    CaseOutcome::from_line(stdout.trim())
-        .ok_or_else(|| format!("content case printed {stdout:?}").into())
+    case::spawn(&[
+        "content-case".to_owned(),
+        format!("--base-url={base_url}"),
+        format!("--file-id={}", body.id),
+        format!("--size={}", body.size),
+        format!("--read={}", case::arg(read)),
+        format!("--repeats={}", body.repeats),
+    ])
 }
 
 /// A body size and how often one process reads it.
@@ -306,15 +221,14 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
         let mut outcomes: [Vec<CaseOutcome>; 4] = Default::default();
         for round in 0..rounds {
             eprintln!("content: {}, round {}/{rounds}", body.label, round + 1);
-            for k in 0..BodyRead::ALL.len() {
-                let index = (round + k) % BodyRead::ALL.len();
+            for index in case::rotation(round, BodyRead::ALL.len()) {
                 outcomes[index].push(spawn_case(server.base_url(), body, BodyRead::ALL[index])?);
             }
         }
         let throughput = |read: BodyRead| -> Vec<f64> {
             outcomes[index_of(read)]
                 .iter()
-                .map(CaseOutcome::throughput_mb_s)
+                .map(|o| o.rate() / MB)
                 .collect()
         };
         for read in BodyRead::ALL {
@@ -400,29 +314,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn outcome_lines_round_trip() {
-        let outcome = CaseOutcome {
-            bytes: 2_000_000,
-            seconds: 0.5,
-            baseline_kib: 10_000,
-            peak_kib: 12_000,
-            peak_all_kib: 13_000,
-        };
-        assert_eq!(CaseOutcome::from_line(&outcome.to_line()), Some(outcome));
-        assert_eq!(outcome.throughput_mb_s(), 4.0);
-        assert_eq!(outcome.growth_bytes(), 2000.0 * 1024.0);
-        assert_eq!(outcome.growth_all_bytes(), 3000.0 * 1024.0);
-        assert_eq!(CaseOutcome::from_line("bytes=1"), None);
-    }
-
-    #[test]
     fn each_facade_read_has_a_raw_baseline() {
         for read in BodyRead::ALL {
             assert!(matches!(
                 read.baseline(),
                 BodyRead::RawBuffered | BodyRead::RawStreaming
             ));
-            assert!(!read.arg().is_empty());
+            assert!(!case::arg(read).is_empty());
         }
     }
 }

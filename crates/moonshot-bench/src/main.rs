@@ -5,29 +5,38 @@
 //! cargo run --release -p moonshot-bench -- all --breakdown
 //! ```
 //!
-//! Three groups, each a subcommand (`all` runs them in turn):
+//! Five groups, each a subcommand (`all` runs them in turn):
 //!
 //! - `retrieve`: requests per second of `GET /v1/files/{id}` through raw reqwest + serde_json,
 //!   the generated client and the facade, at concurrency 1 and 64;
 //! - `content`: 1 MB and 100 MB bodies read buffered and streamed, by the facade and by raw
 //!   reqwest: throughput and peak resident memory, each case in a process of its own;
+//! - `upload`: a 100 MB file uploaded by the facade and by raw reqwest's multipart to a local
+//!   sink: throughput and peak resident memory, each case in a process of its own;
+//! - `stream`: a streamed chat answer of 1,000 to 100,000 chunks read by the facade and by raw
+//!   reqwest + `eventsource-stream`: chunks per second, time to the first chunk, peak memory;
 //! - `pipeline`: `cargo xtask gen` wall time, and the generated crate's rebuild after a spec
-//!   change, in a copy of the workspace.
+//!   change, and its build from clean, in a copy of the workspace.
 //!
 //! The hidden `retrieve-one` subcommand runs one retrieve contender alone and prints its request
 //! count, for a profiler (callgrind, DHAT, `perf`) to look at; see BENCHMARKS.md.
 //!
-//! The server always runs in a separate process (this binary's hidden `serve` subcommand), so
-//! its CPU time and memory are never counted as the client's. Rounds interleave the contenders
+//! The server always runs in a separate process (this binary's hidden `serve` subcommand for
+//! the mock server, `serve-sink` for the upload sink and chat stream), so its CPU time and
+//! memory are never counted as the client's. Rounds interleave the contenders
 //! so that noise from the rest of the machine falls on all of them alike; figures are medians
 //! with their min-max spread, and ratios are taken within each round.
 
+mod case;
 mod content;
 mod pipeline;
 mod procfs;
 mod retrieve;
 mod server;
+mod sink;
 mod stats;
+mod stream;
+mod upload;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,20 +57,33 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Every group in turn: retrieve, content, pipeline.
+    /// Every group in turn: retrieve, content, upload, stream, pipeline.
     All(Settings),
     /// Retrieve throughput at concurrency 1 and 64.
     Retrieve(Settings),
     /// Content throughput and peak memory, buffered and streamed.
     Content(Settings),
+    /// Upload throughput and peak memory, 100 MB.
+    Upload(Settings),
+    /// Streamed chat answers: chunks per second, first chunk, peak memory.
+    Stream(Settings),
     /// `cargo xtask gen` and the generated crate's rebuild, in a copy of the workspace.
     Pipeline(Settings),
     /// Runs the mock server with the benchmark files; prints its base URL; stops at end of stdin.
     #[command(hide = true)]
     Serve,
+    /// Runs the upload sink and chat stream; prints its base URL; stops at end of stdin.
+    #[command(hide = true)]
+    ServeSink,
     /// Runs one content case in this process and prints its figures.
     #[command(hide = true)]
     ContentCase(content::CaseArgs),
+    /// Runs one upload case in this process and prints its figures.
+    #[command(hide = true)]
+    UploadCase(upload::CaseArgs),
+    /// Runs one stream case in this process and prints its figures.
+    #[command(hide = true)]
+    StreamCase(stream::CaseArgs),
     /// Runs one retrieve contender alone, for a profiler to look at.
     #[command(hide = true)]
     RetrieveOne(retrieve::OneArgs),
@@ -117,12 +139,19 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::All(settings) => retrieve::run(&settings)
             .and_then(|()| content::run(&settings))
+            .and_then(|()| upload::run(&settings))
+            .and_then(|()| stream::run(&settings))
             .and_then(|()| pipeline::run(&settings)),
         Command::Retrieve(settings) => retrieve::run(&settings),
         Command::Content(settings) => content::run(&settings),
+        Command::Upload(settings) => upload::run(&settings),
+        Command::Stream(settings) => stream::run(&settings),
         Command::Pipeline(settings) => pipeline::run(&settings),
         Command::Serve => server::serve(),
+        Command::ServeSink => sink::serve_sink(),
         Command::ContentCase(args) => content::run_case(&args),
+        Command::UploadCase(args) => upload::run_case(&args),
+        Command::StreamCase(args) => stream::run_case(&args),
         Command::RetrieveOne(args) => retrieve::run_one(&args),
     };
     match result {

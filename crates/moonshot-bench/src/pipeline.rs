@@ -1,5 +1,5 @@
-//! The spec pipeline's timings: `cargo xtask gen`, and the generated crate's rebuild after a
-//! spec change.
+//! The spec pipeline's timings: `cargo xtask gen`, the generated crate's rebuild after a spec
+//! change, and its build from clean.
 //!
 //! Everything runs in a copy of the workspace kept under the target directory, so the real
 //! `openapi/openapi.yaml` is never touched, whatever happens mid-run. The copy keeps its path
@@ -77,6 +77,13 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
     // The copy goes back to the workspace's document even when a rebuild failed.
     std::fs::write(&spec, &original)?;
     rebuilt?;
+    let mut cold_times = Vec::new();
+    for n in 0..rebuilds {
+        eprintln!("pipeline: builds from clean {}/{rebuilds}", n + 1);
+        // Removes the crate's own artifacts and its build script's, not its dependencies'.
+        cargo.time(&["clean", "-p", "moonshot-api"])?;
+        cold_times.push(cargo.time(&["build", "-p", "moonshot-api"])?);
+    }
 
     println!("## Pipeline: wall time in seconds, median (min–max)\n");
     println!(
@@ -104,6 +111,11 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
         (
             "then `cargo build -p moonshot`: the facade on top of the changed crate",
             &facade_times,
+        ),
+        (
+            "`cargo build -p moonshot-api` after `cargo clean -p moonshot-api` (build script \
+             compiled and run, crate compiled; dependencies already built)",
+            &cold_times,
         ),
     ] {
         let summary = Summary::of(times).ok_or("no samples")?;

@@ -29,10 +29,20 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts `moonshot-bench serve` and waits for its base URL.
+    /// Starts `moonshot-bench serve` (the mock server) and waits for its base URL.
     pub fn start() -> Result<Self, BenchError> {
+        Self::start_subcommand("serve")
+    }
+
+    /// Starts `moonshot-bench serve-sink` (the upload sink and chat stream of
+    /// [`crate::sink`]) and waits for its base URL.
+    pub fn start_sink() -> Result<Self, BenchError> {
+        Self::start_subcommand("serve-sink")
+    }
+
+    fn start_subcommand(subcommand: &str) -> Result<Self, BenchError> {
         let mut child = Command::new(std::env::current_exe()?)
-            .arg("serve")
+            .arg(subcommand)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -46,7 +56,7 @@ impl ServerProcess {
             // Reaped here: the process printed no URL, so it failed or is about to.
             let _ = child.kill();
             let _ = child.wait();
-            return Err(format!("the mock server printed {base_url:?} instead of its URL").into());
+            return Err(format!("`{subcommand}` printed {base_url:?} instead of its URL").into());
         }
         Ok(Self { child, base_url })
     }
@@ -84,13 +94,20 @@ pub fn serve() -> Result<(), BenchError> {
         let mut stdout = std::io::stdout();
         writeln!(stdout, "{}", server.base_url())?;
         stdout.flush()?;
-        tokio::task::spawn_blocking(|| {
-            let mut sink = Vec::new();
-            // Any outcome, end of input or an error, means the parent is gone or done.
-            let _ = std::io::stdin().read_to_end(&mut sink);
-        })
-        .await?;
+        end_of_stdin().await;
         server.shutdown().await?;
         Ok(())
     })
+}
+
+/// Resolves when stdin reaches its end (or fails): the parent that started this server is gone
+/// or done with it.
+pub async fn end_of_stdin() {
+    // A failed join means the reading thread is gone, which ends the wait all the same.
+    let _ = tokio::task::spawn_blocking(|| {
+        let mut sink = Vec::new();
+        // Any outcome, end of input or an error, means the parent is gone or done.
+        let _ = std::io::stdin().read_to_end(&mut sink);
+    })
+    .await;
 }

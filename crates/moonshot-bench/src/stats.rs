@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::BenchError;
+
 /// The median of samples and their range.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Summary {
@@ -32,6 +34,14 @@ impl Summary {
             min: sorted[0],
             max: sorted[sorted.len() - 1],
         })
+    }
+
+    /// Summarizes `sample` of each item.
+    ///
+    /// # Errors
+    /// When there are no items, or a sample is NaN.
+    pub fn of_each<T>(items: &[T], sample: impl Fn(&T) -> f64) -> Result<Self, BenchError> {
+        Self::of(&items.iter().map(sample).collect::<Vec<_>>()).ok_or_else(|| "no samples".into())
     }
 
     /// Shows the median and range with `decimals` decimals: `12.3 (11.0–13.1)`.
@@ -79,6 +89,9 @@ mod tests {
         assert_eq!(even.median, 2.5);
         assert_eq!(Summary::of(&[]), None);
         assert_eq!(Summary::of(&[1.0, f64::NAN]), None);
+        let halves = Summary::of_each(&[2.0, 4.0], |x| x / 2.0).expect("samples");
+        assert_eq!(halves.median, 1.5);
+        assert!(Summary::of_each(&[] as &[f64], |x| *x).is_err());
     }
 
     #[test]
