@@ -779,11 +779,17 @@ async fn chat_answers_from_an_uploaded_file_and_deletes_it_after() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON when piped");
     assert!(
-        answer["content"].as_str().is_some_and(|c| c.contains("217 steps")),
+        answer["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("217 steps")),
         "{answer}"
     );
     assert!(answer["reasoning_content"].is_string(), "kimi-k2.6 thinks");
-    assert!(answer["usage"]["total_tokens"].as_u64().is_some_and(|t| t > 0));
+    assert!(
+        answer["usage"]["total_tokens"]
+            .as_u64()
+            .is_some_and(|t| t > 0)
+    );
     let uploaded = answer["files"][0]["id"].as_str().expect("the upload's id");
 
     let out = mock_with_state(&state, &["files", "get", uploaded]).await;

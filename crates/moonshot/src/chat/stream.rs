@@ -63,8 +63,13 @@ fn read(
     if data == "[DONE]" {
         return Ok(Read::Done);
     }
-    let is_error_event = event.event == "error";
-    let value: serde_json::Value = serde_json::from_str(data).map_err(|e| {
+    // A cheap first pass, which builds nothing: is it JSON, and does it carry an error object?
+    // (Every field of a chunk is optional, so an error object would decode as an empty chunk.)
+    #[derive(serde::Deserialize)]
+    struct ErrorProbe {
+        error: Option<serde::de::IgnoredAny>,
+    }
+    let probe: ErrorProbe = serde_json::from_str(data).map_err(|e| {
         undecodable(
             200,
             request_id.map(str::to_owned),
@@ -72,14 +77,14 @@ fn read(
             data.as_bytes(),
         )
     })?;
-    if is_error_event || value.get("error").is_some() {
+    if event.event == "error" || probe.error.is_some() {
         let mut headers = reqwest::header::HeaderMap::new();
         if let Some(id) = request_id.and_then(|id| id.parse().ok()) {
             headers.insert("msh-request-id", id);
         }
         return Err(error_from_body(200, &headers, data.as_bytes()));
     }
-    serde_json::from_value::<ChatCompletionChunk>(value)
+    serde_json::from_str::<ChatCompletionChunk>(data)
         .map(|chunk| Read::Chunk(Box::new(chunk)))
         .map_err(|e| {
             undecodable(
