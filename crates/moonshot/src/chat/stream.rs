@@ -63,28 +63,26 @@ fn read(
     if data == "[DONE]" {
         return Ok(Read::Done);
     }
-    // A cheap first pass, which builds nothing: is it JSON, and does it carry an error object?
-    // (Every field of a chunk is optional, so an error object would decode as an empty chunk.)
+    let decoded = serde_json::from_str::<ChatCompletionChunk>(data);
+    // Every field of a chunk is optional, so an error object decodes as an empty chunk: only
+    // then is the text looked at again, for an `error` key (skipped through, not built).
     #[derive(serde::Deserialize)]
     struct ErrorProbe {
         error: Option<serde::de::IgnoredAny>,
     }
-    let probe: ErrorProbe = serde_json::from_str(data).map_err(|e| {
-        undecodable(
-            200,
-            request_id.map(str::to_owned),
-            format!("a stream event is not JSON: {e}"),
-            data.as_bytes(),
-        )
-    })?;
-    if event.event == "error" || probe.error.is_some() {
+    let empty = decoded
+        .as_ref()
+        .is_ok_and(|c| c.choices.is_empty() && c.id.is_none() && c.usage.is_none());
+    let has_error = event.event == "error"
+        || (empty && serde_json::from_str::<ErrorProbe>(data).is_ok_and(|p| p.error.is_some()));
+    if has_error {
         let mut headers = reqwest::header::HeaderMap::new();
         if let Some(id) = request_id.and_then(|id| id.parse().ok()) {
             headers.insert("msh-request-id", id);
         }
         return Err(error_from_body(200, &headers, data.as_bytes()));
     }
-    serde_json::from_str::<ChatCompletionChunk>(data)
+    decoded
         .map(|chunk| Read::Chunk(Box::new(chunk)))
         .map_err(|e| {
             undecodable(
@@ -141,6 +139,9 @@ pub struct ChatStream {
     answer: ChatAccumulator,
     request_id: Option<String>,
     idle: Duration,
+    /// When the last event arrived; the deadline is moved only when it fires, so that an event
+    /// costs a clock read, not a timer update.
+    last_event: Instant,
     deadline: Pin<Box<Sleep>>,
     finished: bool,
 }
@@ -164,6 +165,7 @@ impl ChatStream {
             answer: ChatAccumulator::default(),
             request_id: opened.request_id,
             idle,
+            last_event: Instant::now(),
             deadline: Box::pin(tokio::time::sleep(idle)),
             finished,
         }
@@ -213,9 +215,14 @@ impl Stream for ChatStream {
         }
         match this.events.poll_next_unpin(cx) {
             Poll::Pending => {
-                if this.deadline.as_mut().poll(cx).is_ready() {
-                    let error = stalled(this.idle);
-                    return Poll::Ready(Some(Err(this.broken(error))));
+                while this.deadline.as_mut().poll(cx).is_ready() {
+                    let due = this.last_event + this.idle;
+                    if Instant::now() >= due {
+                        let error = stalled(this.idle);
+                        return Poll::Ready(Some(Err(this.broken(error))));
+                    }
+                    // Events came since the timer was set: it waits from the last one.
+                    this.deadline.as_mut().reset(due);
                 }
                 Poll::Pending
             }
@@ -224,8 +231,7 @@ impl Stream for ChatStream {
                 Poll::Ready(Some(Err(this.broken(error))))
             }
             Poll::Ready(Some(event)) => {
-                let idle = this.idle;
-                this.deadline.as_mut().reset(Instant::now() + idle);
+                this.last_event = Instant::now();
                 match read(event, this.request_id.as_deref()) {
                     Ok(Read::Chunk(chunk)) => {
                         this.answer.push(&chunk);
