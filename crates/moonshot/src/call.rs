@@ -3,7 +3,8 @@
 //!
 //! Resources know only their paths and types. They call the client through the narrow methods
 //! here: [`Client::call`] for a generated operation that answers a typed value,
-//! [`Client::call_bytes`] and [`Client::call_stream`] for one that answers bytes, and
+//! [`Client::call_bytes`] for one that answers bytes read whole (and [`Client::call`] for one
+//! streamed: its body is the typed value), and
 //! [`Client::send`] for an operation written by hand (progenitor cannot generate it). Each
 //! runs in the client's call context (its headers and timeout), retries as the client's
 //! [`RetryPolicy`](crate::RetryPolicy) says, and traces each attempt in a `moonshot.request` span.
@@ -94,20 +95,6 @@ impl Client {
         .await
     }
 
-    /// One generated operation that answers bytes, as a stream: retried until the response's
-    /// head arrives, never once its body is being read.
-    pub(crate) async fn call_stream<'a, F, Fut>(
-        &'a self,
-        operation: &'static str,
-        request: F,
-    ) -> Result<ByteStream, Error>
-    where
-        F: Fn(&'a moonshot_api::Client) -> Fut,
-        Fut: Future<Output = Generated<ByteStream>>,
-    {
-        self.call(operation, request).await
-    }
-
     /// One request built by hand, for an operation progenitor cannot generate: `build` makes it
     /// anew for each attempt from the HTTP client and the base URL, and it is sent through the
     /// same hooks as generated calls. Resolves to the successful response.
@@ -118,7 +105,7 @@ impl Client {
         build: F,
     ) -> Result<reqwest::Response, Error>
     where
-        F: Fn(&reqwest::Client, &str) -> Result<reqwest::Request, Error>,
+        F: Fn(&reqwest::Client, &str) -> Result<reqwest::RequestBuilder, Error>,
     {
         self.send_with(
             operation,
@@ -140,12 +127,17 @@ impl Client {
         read: R,
     ) -> Result<T, Error>
     where
-        F: Fn(&reqwest::Client, &str) -> Result<reqwest::Request, Error>,
+        F: Fn(&reqwest::Client, &str) -> Result<reqwest::RequestBuilder, Error>,
         R: Fn(reqwest::Response) -> Fut,
         Fut: Future<Output = Result<T, Error>>,
     {
         let send = || async {
-            let request = build(self.api().client(), self.api().baseurl())?;
+            let request = build(self.api().client(), self.api().baseurl())?
+                .build()
+                .map_err(|e| Error::InvalidInput {
+                    name: "request",
+                    reason: e.to_string(),
+                })?;
             let (response, _) = attempt(self.api().send_hand_written(request, operation)).await?;
             read(response).await
         };

@@ -119,11 +119,7 @@ impl<'a> Files<'a> {
         let response = self
             .client
             .send("upload_file", replay, |http, base| {
-                let request = http.post(format!("{base}/v1/files")).multipart(form()?);
-                request.build().map_err(|e| Error::InvalidInput {
-                    name: "request",
-                    reason: e.to_string(),
-                })
+                Ok(http.post(format!("{base}/v1/files")).multipart(form()?))
             })
             .await?;
         decode_json::<moonshot_api::types::FileObject>(response)
@@ -286,7 +282,7 @@ impl<'a> Files<'a> {
         check_file_id(file_id)?;
         let mut stream = self
             .client
-            .call_stream("retrieve_file_content", |api| {
+            .call("retrieve_file_content", |api| {
                 api.retrieve_file_content(file_id)
             })
             .await?

@@ -68,7 +68,7 @@ impl<'a> Chat<'a> {
             .send_with(
                 "create_chat_completion",
                 Replay::Allowed,
-                |http, base| build(http, base, &body, None),
+                |http, base| Ok(build(http, base, &body, None)),
                 decode_completion,
             )
             .await
@@ -89,7 +89,7 @@ impl<'a> Chat<'a> {
             .send_with(
                 "create_chat_completion",
                 Replay::Allowed,
-                |http, base| build(http, base, &body, Some(STREAM_LIMIT)),
+                |http, base| Ok(build(http, base, &body, Some(STREAM_LIMIT))),
                 |response| stream::open(response, idle),
             )
             .await?;
@@ -169,15 +169,12 @@ fn build(
     base: &str,
     body: &moonshot_api::types::CreateChatCompletionRequest,
     timeout: Option<Duration>,
-) -> Result<reqwest::Request, Error> {
-    let mut builder = http.post(format!("{base}/v1/chat/completions")).json(body);
-    if let Some(timeout) = timeout {
-        builder = builder.timeout(timeout);
+) -> reqwest::RequestBuilder {
+    let builder = http.post(format!("{base}/v1/chat/completions")).json(body);
+    match timeout {
+        Some(timeout) => builder.timeout(timeout),
+        None => builder,
     }
-    builder.build().map_err(|e| Error::InvalidInput {
-        name: "request",
-        reason: e.to_string(),
-    })
 }
 
 /// A whole answer's body: a completion, or an error object even under status 200.
