@@ -1,6 +1,7 @@
 //! A local server that answers like Moonshot AI's (Kimi's) API, for tests, demos and
 //! benchmarks of clients, in the spirit of stripe-mock: files are uploaded, processed, listed and
-//! deleted as on the real API, and kept in memory.
+//! deleted as on the real API, and kept in memory; chat completions are answered without a
+//! model; batches run.
 //!
 //! ```
 //! use std::time::Duration;
@@ -38,7 +39,7 @@
 //!
 //! # Operations
 //!
-//! The operations of `openapi/openapi.yaml`, except batches:
+//! The operations of `openapi/openapi.yaml`:
 //!
 //! - `POST /v1/files` (`multipart/form-data`: a `file` part with a file name, a `purpose` field
 //!   of one word, any word): the new file object, `id` `file-` and 20 random characters. Refused
@@ -77,6 +78,27 @@
 //!   `ceil(UTF-8 bytes / 4)` of each text and 1,024 per image or video part. A body that is not
 //!   such a request is 400 `invalid_request_error` naming what is wrong; a model not listed is
 //!   404 `resource_not_found_error`.
+//! - `POST /v1/batches` (`{input_file_id, endpoint, completion_window, metadata}`): the new
+//!   batch, `validating`, `id` `batch-` and 20 random characters. Refused with 400
+//!   `invalid_request_error`: an unknown input file or one whose purpose is not `batch`, an
+//!   endpoint other than `/v1/chat/completions`, a window outside 12h..7d (`12h`, `3d`), metadata
+//!   over 16 pairs, 64-character keys or 512-character values. Each batch then runs for
+//!   [`MockServerBuilder::batch_duration`] ([`DEFAULT_BATCH_DURATION`]): a tenth `validating`
+//!   (an input file that is not JSON Lines of `{custom_id, method: POST, url:
+//!   /v1/chat/completions, body}` with unique ids and one model fails the batch, `failed` with
+//!   `errors` naming each line), eight tenths `in_progress` (each line answered by the chat
+//!   responder below, `request_counts` moving as it goes), a tenth `finalizing`, then
+//!   `completed`. Answers go to an output file, lines the chat responder refuses (an unknown
+//!   model, a bad body, a fixture's error) to an error file, both JSON Lines of `{"id",
+//!   "custom_id", "response": {"status_code", "request_id", "body"}, "error": null}` with
+//!   purposes `batch_output` and `batch_error`, served by the content endpoint as they are
+//!   (no JSON envelope). Batches do not expire.
+//! - `GET /v1/batches` (`after`, `limit` 1 to 100, default 20): `{"object": "list", "data",
+//!   "first_id", "last_id", "has_more"}`, newest first; an `after` naming no batch is 400.
+//! - `GET /v1/batches/{batch_id}`: the batch as it is now; unknown ids are 404.
+//! - `POST /v1/batches/{batch_id}/cancel`: a validating or in-progress batch turns
+//!   `cancelling`, then `cancelled` with the answers made so far in its output file; a batch
+//!   that has ended is 400 `invalid_request_error`.
 //!
 //! Errors carry Moonshot's body `{"error": {"message": "...", "type": "..."}}`: besides those
 //! above, 401 `invalid_authentication_error` (when a key is configured), 404
@@ -124,6 +146,7 @@
 //!
 //! The `moonshot-mock` binary runs the same server from the command line: `moonshot-mock --help`.
 
+mod batches;
 mod body;
 pub mod chat;
 mod faults;
@@ -132,6 +155,7 @@ mod routes;
 mod server;
 mod store;
 
+pub use batches::DEFAULT_BATCH_DURATION;
 pub use chat::{ChatFixtureError, ChatFixtures, StreamFault};
 pub use faults::Faults;
 pub use files::{

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use moonshot_mock::{
-    ChatFixtures, DEFAULT_MEMORY_LIMIT, DEFAULT_PROCESSING_DELAY, Faults, MockServer, StreamFault,
-    load_fixtures,
+    ChatFixtures, DEFAULT_BATCH_DURATION, DEFAULT_MEMORY_LIMIT, DEFAULT_PROCESSING_DELAY, Faults,
+    MockServer, StreamFault, load_fixtures,
 };
 
 /// The id `--large-file` serves.
@@ -18,8 +18,9 @@ const LARGE_FILE_ID: &str = "mock-large";
 ///
 /// Serves the Files API (upload, list, retrieve, content, delete; uploads kept in memory, text
 /// extracted after --processing-delay), POST /v1/chat/completions (answers from the system
-/// messages' sentences, scripted by --chat-fixtures, streamed when asked), GET /v1/models, GET
-/// /v1/users/me/balance and POST /v1/tokenizers/estimate-token-count. Starts with the demo files (mock-intro-pdf,
+/// messages' sentences, scripted by --chat-fixtures, streamed when asked), the Batches API
+/// (each batch run over --batch-duration, its lines answered as chat completions), GET
+/// /v1/models, GET /v1/users/me/balance and POST /v1/tokenizers/estimate-token-count. Starts with the demo files (mock-intro-pdf,
 /// mock-diagram-png, mock-batch-output, mock-scan-failed) or a fixtures directory, and injects
 /// faults on demand. Prints the base URL on its first line of output.
 #[derive(Debug, Parser)]
@@ -78,6 +79,11 @@ struct Args {
     /// 200ms, 1s, 2m [default: 0, answered at once, as Moonshot's docs show].
     #[arg(long, value_name = "DURATION", value_parser = moonshot_duration::parse_delay, allow_negative_numbers = true)]
     processing_delay: Option<Duration>,
+
+    /// Run each batch from validating to completed in this long: seconds (2) or 500ms, 1m
+    /// [default: 1s].
+    #[arg(long, value_name = "DURATION", value_parser = moonshot_duration::parse_delay, allow_negative_numbers = true)]
+    batch_duration: Option<Duration>,
 
     /// Hold at most BYTES of uploads in memory; an upload past it is refused with 400.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MEMORY_LIMIT)]
@@ -177,7 +183,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .faults(faults)
         .processing_delay(args.processing_delay.unwrap_or(DEFAULT_PROCESSING_DELAY))
         .memory_limit(args.memory_limit)
-        .chunk_delay(args.chunk_delay);
+        .chunk_delay(args.chunk_delay)
+        .batch_duration(args.batch_duration.unwrap_or(DEFAULT_BATCH_DURATION));
     if let Some(path) = &args.chat_fixtures {
         builder = builder.chat_fixtures(ChatFixtures::load(path)?);
     }

@@ -10,6 +10,7 @@ use serde_json::json;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::batches::{BatchStore, DEFAULT_BATCH_DURATION};
 use crate::body::filler_chunk;
 use crate::chat::ChatFixtures;
 use crate::faults::Faults;
@@ -62,6 +63,9 @@ pub enum MockError {
         #[source]
         source: FileObjectError,
     },
+    /// A batch given to [`MockServerBuilder::batches`] is not a batch object.
+    #[error("invalid batch: {0}")]
+    InvalidBatch(String),
     /// The server stopped with an I/O error, or its task panicked.
     #[error("the mock server stopped with an error")]
     Serve {
@@ -93,6 +97,8 @@ pub struct MockServerBuilder {
     memory_limit: u64,
     chat_fixtures: ChatFixtures,
     chunk_delay: Duration,
+    batch_duration: Duration,
+    batches: Vec<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl MockServer {
@@ -109,6 +115,8 @@ impl MockServer {
             memory_limit: DEFAULT_MEMORY_LIMIT,
             chat_fixtures: ChatFixtures::default(),
             chunk_delay: Duration::ZERO,
+            batch_duration: DEFAULT_BATCH_DURATION,
+            batches: Vec::new(),
         }
     }
 
@@ -141,6 +149,21 @@ impl MockServer {
     /// How many requests the server has received, whatever their route or answer.
     pub fn request_count(&self) -> u64 {
         self.state.requests.load(Ordering::SeqCst)
+    }
+
+    /// The ids of the batches the server holds now, sorted.
+    pub fn batch_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .state
+            .batches
+            .page(None, usize::MAX)
+            .map(|(page, _)| page)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|b| Some(b.get("id")?.as_str()?.to_owned()))
+            .collect();
+        ids.sort();
+        ids
     }
 
     /// The ids of the files the server holds now (configured, uploaded, not deleted), sorted.
@@ -266,6 +289,52 @@ impl MockServerBuilder {
         self
     }
 
+    /// How long a batch takes from `validating` to `completed` (default
+    /// [`DEFAULT_BATCH_DURATION`]): a tenth validating, eight tenths answering its lines at an
+    /// even pace, a tenth finalizing.
+    pub fn batch_duration(mut self, duration: Duration) -> Self {
+        self.batch_duration = duration;
+        self
+    }
+
+    /// Serves these batches too, as their objects say (as `GET /v1/batches/{id}` answered them):
+    /// to carry finished batches over from another server. A batch given here does not run, so
+    /// give batches that have ended, and the files they name with [`MockServerBuilder::files`].
+    ///
+    /// # Errors
+    /// [`MockError::InvalidBatch`] for an object without a string `id`, `status` and
+    /// `created_at` number.
+    pub fn batches(
+        mut self,
+        batches: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Result<Self, MockError> {
+        for batch in batches {
+            let serde_json::Value::Object(object) = batch else {
+                return Err(MockError::InvalidBatch(
+                    "a batch object is not a JSON object".to_owned(),
+                ));
+            };
+            let usable = object
+                .get("id")
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|id| !id.is_empty())
+                && object
+                    .get("status")
+                    .is_some_and(serde_json::Value::is_string)
+                && object
+                    .get("created_at")
+                    .is_some_and(serde_json::Value::is_i64);
+            if !usable {
+                return Err(MockError::InvalidBatch(format!(
+                    "a batch object needs a string id and status and a created_at number: {}",
+                    serde_json::Value::Object(object)
+                )));
+            }
+            self.batches.push(object);
+        }
+        Ok(self)
+    }
+
     /// Binds the address and starts serving on the current Tokio runtime.
     ///
     /// # Errors
@@ -334,6 +403,7 @@ impl MockServerBuilder {
             filler: filler_chunk(),
             chat_fixtures: self.chat_fixtures,
             chunk_delay: self.chunk_delay,
+            batches: BatchStore::new(self.batches, self.batch_duration),
             stopping: tokio::sync::watch::channel(false).0,
         });
         let (shutdown, stopped) = oneshot::channel::<()>();
@@ -367,6 +437,8 @@ impl std::fmt::Debug for MockServerBuilder {
             .field("memory_limit", &self.memory_limit)
             .field("chat_fixtures", &self.chat_fixtures.len())
             .field("chunk_delay", &self.chunk_delay)
+            .field("batch_duration", &self.batch_duration)
+            .field("batches", &self.batches.len())
             .finish_non_exhaustive()
     }
 }

@@ -27,6 +27,9 @@ pub(crate) enum ServedContent {
     Generated { filename: String, size: u64 },
     /// No extracted text: a 500 like a failed extraction, with this reason.
     ExtractionFailed(String),
+    /// Bytes served as they are, without the JSON envelope: the output and error files of
+    /// batches, JSON Lines.
+    Raw(Bytes),
 }
 
 /// One file as the routes serve it, its file objects serialized once.
@@ -78,6 +81,15 @@ impl FileView {
             Self::Processing { object } | Self::Ready { object, .. } => object,
         }
     }
+}
+
+/// `prefix` and 20 random characters (base32, lowercase, as xid writes them).
+pub(crate) fn random_id(prefix: &str) -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
+    prefix
+        .chars()
+        .chain((0..20).map(|_| char::from(ALPHABET[fastrand::usize(..ALPHABET.len())])))
+        .collect()
 }
 
 /// Why an upload was refused by the store.
@@ -163,6 +175,31 @@ impl Store {
         let mut ids: Vec<_> = self.lock().files.keys().cloned().collect();
         ids.sort();
         ids
+    }
+
+    /// An id no file of the store has: see [`random_id`].
+    pub(crate) fn unused_id(&self, prefix: &str) -> String {
+        loop {
+            let id = random_id(prefix);
+            if !self.contains(&id) {
+                return id;
+            }
+        }
+    }
+
+    /// Keeps a file the server made itself (a batch's output), counting its bytes against the
+    /// memory limit but not refusing it: the real API writes results whatever the account holds.
+    pub(crate) fn insert_made(&self, id: String, mut file: StoredFile) {
+        file.held_bytes = match &file.content {
+            ServedContent::Raw(bytes) => bytes.len() as u64,
+            ServedContent::Text { text, .. } => text.len() as u64,
+            _ => 0,
+        };
+        let mut inner = self.lock();
+        inner.held_bytes += file.held_bytes;
+        if let Some(old) = inner.files.insert(id, file) {
+            inner.held_bytes -= old.held_bytes;
+        }
     }
 
     /// Whether a file `id` exists.

@@ -109,6 +109,11 @@ impl Client {
         Chat::new(self)
     }
 
+    /// Batches: create, follow, list, cancel, and their results.
+    pub fn batches(&self) -> crate::batches::Batches<'_> {
+        crate::batches::Batches::new(self)
+    }
+
     /// The Models API.
     pub fn models(&self) -> Models<'_> {
         Models::new(self)

@@ -84,6 +84,15 @@ pub enum Error {
         /// How long was waited.
         waited: Duration,
     },
+    /// A batch had not reached a terminal status when the wait's deadline passed. The batch, as
+    /// last seen, carries its status and request counts; it goes on running.
+    #[error("batch {} was still `{}` after {waited:?} ({} of {} requests done): wait longer, or check it later", .batch.id, .batch.status, .batch.request_counts.completed + .batch.request_counts.failed, .batch.request_counts.total)]
+    BatchTimedOut {
+        /// The batch as last seen.
+        batch: Box<crate::batches::Batch>,
+        /// How long was waited.
+        waited: Duration,
+    },
     /// A streamed answer broke off: an error event, a chunk that does not decode, a connection
     /// that dropped or stalled, or an end without `data: [DONE]`. What arrived is kept.
     #[error("the stream broke off after {} chunk(s): {source}", .received.chunks())]

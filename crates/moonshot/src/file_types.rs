@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::ids::check_id;
+
 pub use moonshot_api::Purpose;
 
 /// What deleting a file answers: its id and `deleted: true`.
@@ -179,30 +181,8 @@ pub struct ExtractedContent {
     pub structured: bool,
 }
 
-/// The longest file id accepted; Moonshot's ids are 20 characters.
-pub(crate) const MAX_FILE_ID_LEN: usize = 256;
-
-/// Refuses ids that would reach another path or make no sense, before any request is sent.
-///
-/// Everything else is percent-encoded by the generated client, so an id can never leave
-/// `/v1/files/{file_id}`.
+/// Refuses file ids that would reach another path or make no sense, before any request is
+/// sent (see [`check_id`]).
 pub(crate) fn check_file_id(id: &str) -> Result<(), crate::Error> {
-    let reason = if id.trim().is_empty() {
-        "it is empty or blank: pass the `id` of a file object".to_owned()
-    } else if id == "." || id == ".." {
-        format!("`{id}` would address another path: pass the `id` of a file object")
-    } else if id.len() > MAX_FILE_ID_LEN {
-        format!(
-            "it is {} bytes long, above the {MAX_FILE_ID_LEN} an id can be",
-            id.len()
-        )
-    } else if let Some(c) = id.chars().find(|c| c.is_control()) {
-        format!("it contains the control character {c:?}")
-    } else {
-        return Ok(());
-    };
-    Err(crate::Error::InvalidInput {
-        name: "file id",
-        reason,
-    })
+    check_id("file id", "a file object", id)
 }

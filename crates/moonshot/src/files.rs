@@ -14,7 +14,7 @@ use crate::client::Client;
 use crate::error::Error;
 use crate::error::map::{transport_error, undecodable};
 use crate::file_types::{FileContent, FileDeleted, FileObject, Purpose, check_file_id};
-use crate::upload::{PathUpload, Progress, ReaderUpload, check_purpose};
+use crate::upload::{BytesUpload, PathUpload, Progress, ReaderUpload, check_purpose};
 
 /// How long [`Files::wait_for_processing`] waits at most by default.
 pub const DEFAULT_PROCESSING_DEADLINE: Duration = Duration::from_secs(120);
@@ -107,6 +107,25 @@ impl<'a> Files<'a> {
         check_purpose(&purpose)?;
         let upload = ReaderUpload::new(reader, file_name)?;
         self.send_upload(Replay::OneShot, || upload.form(&purpose))
+            .await
+    }
+
+    /// Uploads `bytes` held in memory, named `file_name`, for `purpose`. Unlike
+    /// [`Files::upload_reader`], a failed attempt is retried: the bytes are sent anew.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`], before any request, for empty bytes, bytes over 100 MB, a blank
+    /// file name or a bad purpose; any other [`Error`] the call ends in after retries.
+    pub async fn upload_bytes(
+        &self,
+        bytes: impl Into<bytes::Bytes>,
+        file_name: &str,
+        purpose: impl Into<Purpose>,
+    ) -> Result<FileObject, Error> {
+        let purpose = purpose.into();
+        check_purpose(&purpose)?;
+        let upload = BytesUpload::check(bytes.into(), file_name)?;
+        self.send_upload(Replay::Allowed, || upload.form(&purpose))
             .await
     }
 
@@ -279,20 +298,38 @@ impl<'a> Files<'a> {
     where
         W: AsyncWrite + Unpin + ?Sized,
     {
+        let mut stream = self.content_stream(file_id).await?;
+        let mut written = 0u64;
+        while let Some(chunk) = stream.try_next().await? {
+            writer.write_all(&chunk).await.map_err(Error::Write)?;
+            written += chunk.len() as u64;
+        }
+        writer.flush().await.map_err(Error::Write)?;
+        Ok(written)
+    }
+
+    /// A file's content, exactly as served, as a stream of chunks: for bodies too large to hold,
+    /// or read as they arrive. Failures before the body starts are retried as for
+    /// [`Files::content`]; a failure once the body has started ends the stream with it.
+    ///
+    /// # Errors
+    /// As [`Files::retrieve`]; the stream yields [`Error::Connection`] or [`Error::Timeout`]
+    /// when the body breaks off.
+    pub async fn content_stream(
+        &self,
+        file_id: &str,
+    ) -> Result<
+        impl futures::Stream<Item = Result<bytes::Bytes, Error>> + Send + Unpin + use<>,
+        Error,
+    > {
         check_file_id(file_id)?;
-        let mut stream = self
+        let stream = self
             .client
             .call("retrieve_file_content", |api| {
                 api.retrieve_file_content(file_id)
             })
             .await?
             .into_inner();
-        let mut written = 0u64;
-        while let Some(chunk) = stream.try_next().await.map_err(transport_error)? {
-            writer.write_all(&chunk).await.map_err(Error::Write)?;
-            written += chunk.len() as u64;
-        }
-        writer.flush().await.map_err(Error::Write)?;
-        Ok(written)
+        Ok(stream.map_err(transport_error))
     }
 }

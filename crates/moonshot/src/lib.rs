@@ -23,7 +23,7 @@
 //! honour the server's `Retry-After`, one error type that tells every failure apart, and open
 //! enums that never fail on a value the docs do not list. Resources: [`Client::files`] (upload,
 //! list, retrieve, delete, wait for processing, content), [`Client::models`],
-//! [`Client::balance`], [`Client::tokenizers`]; every request and response type of the API is in
+//! [`Client::balance`], [`Client::tokenizers`], [`Client::chat`] and [`Client::batches`]; every request and response type of the API is in
 //! [`types`].
 //!
 //! Errors say what went wrong and carry Moonshot's request id:
@@ -40,12 +40,14 @@
 //! ```
 
 mod balance;
+pub mod batches;
 mod call;
 pub mod chat;
 mod client;
 mod error;
 mod file_types;
 mod files;
+mod ids;
 pub mod messages;
 #[cfg(feature = "mock")]
 pub mod mock;

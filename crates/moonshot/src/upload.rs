@@ -107,6 +107,59 @@ impl PathUpload {
     }
 }
 
+/// Bytes in memory and their name, checked against Moonshot's limits: sent anew (a cheap clone)
+/// for each attempt.
+#[derive(Debug)]
+pub(crate) struct BytesUpload {
+    bytes: bytes::Bytes,
+    file_name: String,
+}
+
+impl BytesUpload {
+    /// Checks the bytes and the name before any request: not empty, at most
+    /// [`MAX_UPLOAD_BYTES`], a name that can name a file.
+    pub(crate) fn check(bytes: bytes::Bytes, file_name: &str) -> Result<Self, Error> {
+        check_file_name(file_name)?;
+        let invalid = |reason: String| Error::InvalidInput {
+            name: "bytes",
+            reason: format!("the content of `{file_name}` {reason}"),
+        };
+        if bytes.is_empty() {
+            return Err(invalid("is empty: Moonshot refuses empty files".to_owned()));
+        }
+        if bytes.len() as u64 > MAX_UPLOAD_BYTES {
+            return Err(invalid(format!(
+                "is {} bytes, above Moonshot's limit of 100 MB ({MAX_UPLOAD_BYTES} bytes)",
+                bytes.len()
+            )));
+        }
+        Ok(Self {
+            bytes,
+            file_name: file_name.to_owned(),
+        })
+    }
+
+    /// The multipart form of one attempt.
+    pub(crate) fn form(&self, purpose: &Purpose) -> Result<Form, Error> {
+        let part = Part::stream_with_length(
+            reqwest::Body::from(self.bytes.clone()),
+            self.bytes.len() as u64,
+        );
+        form(part, &self.file_name, purpose)
+    }
+}
+
+/// Refuses a name that cannot name a file in a multipart body.
+fn check_file_name(file_name: &str) -> Result<(), Error> {
+    if file_name.trim().is_empty() || file_name.chars().any(char::is_control) {
+        return Err(Error::InvalidInput {
+            name: "file name",
+            reason: format!("{file_name:?} cannot name a file: give a name such as `notes.txt`"),
+        });
+    }
+    Ok(())
+}
+
 /// A one-shot reader and its name: sent once, never retried.
 pub(crate) struct ReaderUpload<R> {
     reader: Mutex<Option<R>>,
@@ -116,14 +169,7 @@ pub(crate) struct ReaderUpload<R> {
 impl<R: AsyncRead + Send + Sync + 'static> ReaderUpload<R> {
     /// Checks the name before any request.
     pub(crate) fn new(reader: R, file_name: &str) -> Result<Self, Error> {
-        if file_name.trim().is_empty() || file_name.chars().any(char::is_control) {
-            return Err(Error::InvalidInput {
-                name: "file name",
-                reason: format!(
-                    "{file_name:?} cannot name a file: give a name such as `notes.txt`"
-                ),
-            });
-        }
+        check_file_name(file_name)?;
         Ok(Self {
             reader: Mutex::new(Some(reader)),
             file_name: file_name.to_owned(),

@@ -21,7 +21,11 @@ const CONTENT_TEXT_TYPE: &str = "text/plain; charset=utf-8";
 
 /// A configured file (demo, fixture or built in code) as the store keeps it: always processed.
 pub(crate) fn stored_file(file: &MockFile) -> StoredFile {
+    let purpose = file.object().get("purpose").and_then(Value::as_str);
     let content = match file.content() {
+        Some(text) if purpose.is_some_and(is_batch_result) => {
+            ServedContent::Raw(Bytes::from(text.to_owned()))
+        }
         Some(text) => text_content(file.filename(), Bytes::from(text.to_owned())),
         None => ServedContent::ExtractionFailed(match file.status_details() {
             "" => format!("file {} has no extracted content", file.id()),
@@ -39,6 +43,11 @@ pub(crate) fn stored_file(file: &MockFile) -> StoredFile {
         processing: None,
         held_bytes: 0,
     }
+}
+
+/// Whether files of `purpose` are a batch's results, served as the JSON Lines they are.
+pub(crate) fn is_batch_result(purpose: &str) -> bool {
+    matches!(purpose, "batch_output" | "batch_error")
 }
 
 /// Content served from `text`, which must be UTF-8.
@@ -126,6 +135,7 @@ pub(super) async fn retrieve_file_content(
             let body = GeneratedContent::new(&filename, size, state.filler.clone());
             (text_plain, Body::new(body)).into_response()
         }
+        ServedContent::Raw(bytes) => (text_plain, bytes).into_response(),
         // The real API reports a failed extraction as a 500 with an empty `type`.
         ServedContent::ExtractionFailed(reason) => error(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -2,6 +2,7 @@
 //! one module per resource.
 
 mod balance;
+mod batches;
 mod chat;
 mod files;
 mod models;
@@ -51,6 +52,8 @@ pub(crate) struct ServerState {
     pub(crate) chat_fixtures: ChatFixtures,
     /// The wait between the events of a streamed chat answer.
     pub(crate) chunk_delay: Duration,
+    /// The batches, and how long each takes to run.
+    pub(crate) batches: crate::batches::BatchStore,
     /// Turns true when the server stops, which ends stalled streams.
     pub(crate) stopping: watch::Sender<bool>,
 }
@@ -77,6 +80,14 @@ pub(crate) fn router(state: Arc<ServerState>) -> Router {
             post(chat::create_chat_completion)
                 .layer(DefaultBodyLimit::max(tokenizers::MAX_BODY_BYTES)),
         )
+        .route(
+            "/v1/batches",
+            get(batches::list_batches)
+                .post(batches::create_batch)
+                .layer(DefaultBodyLimit::max(batches::MAX_BODY_BYTES)),
+        )
+        .route("/v1/batches/{batch_id}", get(batches::retrieve_batch))
+        .route("/v1/batches/{batch_id}/cancel", post(batches::cancel_batch))
         .route("/v1/models", get(models::list_models))
         .route("/v1/users/me/balance", get(balance::retrieve_balance))
         .route(
@@ -189,6 +200,16 @@ impl ApiError {
             kind: kind.into(),
             message: message.into(),
         }
+    }
+
+    /// The status it is answered with.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// Moonshot's error body: `{"error": {"message": ..., "type": ...}}`.
+    pub(crate) fn body(&self) -> serde_json::Value {
+        serde_json::json!({"error": {"message": self.message, "type": self.kind}})
     }
 
     /// 400 `invalid_request_error`, the real API's answer to a request it cannot take.

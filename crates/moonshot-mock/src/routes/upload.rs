@@ -12,9 +12,7 @@ use serde_json::json;
 use super::files::text_content;
 use super::{ApiError, ServerState, json_body};
 use crate::files::file_type;
-use crate::store::{
-    MAX_FILE_BYTES, MAX_FILES, ServedContent, Store, StoreRefusal, StoredFile, Upload,
-};
+use crate::store::{MAX_FILE_BYTES, MAX_FILES, ServedContent, StoreRefusal, StoredFile, Upload};
 
 /// The longest `purpose` accepted; the documented ones are a few letters.
 const MAX_PURPOSE_BYTES: usize = 64;
@@ -28,9 +26,6 @@ const NO_TEXT_IN_MEDIA: &str = "images and videos hold no text to extract";
 
 /// Why any other file that is not UTF-8 fails extraction.
 const NO_TEXT_IN_BINARY: &str = "moonshot-mock extracts text from UTF-8 text files only";
-
-/// The characters of the random part of a file id (base32, lowercase, as xid writes them).
-const ID_ALPHABET: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
 
 pub(super) async fn upload_file(
     State(state): State<Arc<ServerState>>,
@@ -85,7 +80,7 @@ pub(super) async fn upload_file(
         )));
     }
 
-    let id = new_file_id(&state.store);
+    let id = state.store.unused_id("file-");
     let bytes = upload.bytes().len();
     let created_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -170,19 +165,6 @@ fn extract(filename: &str, data: Bytes) -> ServedContent {
         text_content(filename, data)
     } else {
         ServedContent::ExtractionFailed(NO_TEXT_IN_BINARY.to_owned())
-    }
-}
-
-/// `file-` and 20 random characters, unused by any file the store holds.
-fn new_file_id(store: &Store) -> String {
-    loop {
-        let id: String = "file-"
-            .chars()
-            .chain((0..20).map(|_| char::from(ID_ALPHABET[fastrand::usize(..ID_ALPHABET.len())])))
-            .collect();
-        if !store.contains(&id) {
-            return id;
-        }
     }
 }
 

@@ -212,6 +212,11 @@ pub struct ChatCompletion {
 }
 
 impl ChatCompletion {
+    /// An answer that arrived some other way than a call (a batch's output line).
+    pub(crate) fn from_parts(inner: ChatCompletionResponse, request_id: Option<String>) -> Self {
+        Self { inner, request_id }
+    }
+
     /// The first choice's message.
     pub fn message(&self) -> Option<&ChatCompletionResponseChoicesItemMessage> {
         self.inner.choices.first()?.message.as_ref()
