@@ -2,17 +2,13 @@
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use moonshot::{Client, Error, FileObject};
-use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 
-use crate::output::Destination;
-use crate::signals::Interrupts;
+use crate::output::download;
 use crate::{Failure, Style, output_failure, print, print_json, table};
 
 #[derive(Debug, Subcommand)]
@@ -90,7 +86,11 @@ pub(crate) async fn run(
             id,
             output: Some(path),
             ..
-        } => write_to_file(client, &id, &path).await,
+        } => {
+            let written = download(client, &[id.as_str()], &path).await?;
+            eprintln!("wrote {written} bytes to {}", path.display());
+            Ok(())
+        }
         FilesCommand::Content { id, .. } => {
             let mut stdout = tokio::io::stdout();
             match client.files().content_to_writer(&id, &mut stdout).await {
@@ -201,76 +201,5 @@ fn show_file(file: &FileObject, style: Style, done: &str) -> Result<(), Failure>
                 .map(|d| format!(" ({d})"))
                 .unwrap_or_default()
         )),
-    }
-}
-
-/// Streams the content to `path` as [`output`] describes: whole or not at all, even when Ctrl-C
-/// or SIGTERM stops it.
-async fn write_to_file(client: &Client, id: &str, path: &Path) -> Result<(), Failure> {
-    let mut interrupts = Interrupts::listen();
-    let destination = Destination::resolve(path).map_err(Failure::Local)?;
-    let shown = destination.shown();
-    let mut download = destination.start().map_err(Failure::Local)?;
-    let progress = if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new_spinner().with_message(format!("{id} -> {shown}"));
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg}: {bytes} ({bytes_per_sec})")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        bar.enable_steady_tick(Duration::from_millis(120));
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
-    let mut writer = Counting {
-        inner: &mut download.file,
-        progress: progress.clone(),
-    };
-    let files = client.files();
-    let written = tokio::select! {
-        written = files.content_to_writer(id, &mut writer) => written,
-        signal = interrupts.received() => {
-            progress.finish_and_clear();
-            return Err(Failure::Interrupted(signal));
-        }
-    };
-    progress.finish_and_clear();
-    // On any failure the download is dropped here, deleting its temporary file.
-    let written = written?;
-    writer
-        .inner
-        .shutdown()
-        .await
-        .map_err(|e| Failure::Local(format!("{shown}: {e}")))?;
-    destination.finish(download).map_err(Failure::Local)?;
-    eprintln!("wrote {written} bytes to {shown}");
-    Ok(())
-}
-
-/// Passes writes through, advancing a progress bar.
-struct Counting<W> {
-    inner: W,
-    progress: ProgressBar,
-}
-
-impl<W: AsyncWrite + Unpin> AsyncWrite for Counting<W> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = &polled {
-            self.progress.inc(*n as u64);
-        }
-        polled
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

@@ -3,6 +3,7 @@
 //! offline against a local server.
 
 mod account;
+mod batches;
 mod chat;
 mod files;
 mod mock_state;
@@ -20,7 +21,8 @@ use moonshot::{Client, Error, RetryPolicy};
 use crate::files::FilesCommand;
 use crate::signals::Signal;
 
-/// Moonshot AI's (Kimi's) platform API: ask Kimi about files, manage files, models, balance.
+/// Moonshot AI's (Kimi's) platform API: ask Kimi about files, manage files, run batches, models,
+/// balance.
 ///
 /// Try it offline: `moonshot --mock chat --file README.md "What does this project do?"`.
 #[derive(Debug, Parser)]
@@ -68,6 +70,9 @@ enum Command {
     /// Files: upload, list, metadata, extracted content, wait, delete.
     #[command(subcommand)]
     Files(FilesCommand),
+    /// Batches: create one from a JSON Lines file, follow it, list, cancel, read its results.
+    #[command(subcommand)]
+    Batches(batches::BatchesCommand),
     /// The models the account can use.
     Models,
     /// The account's balance, in US dollars.
@@ -189,11 +194,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let mut mock = None;
     let mut builder = Client::builder();
     if cli.mock {
-        let files = mock_state::load(&mock_state::state_dir()).map_err(Failure::Local)?;
-        // A short processing delay, so that waiting for a file shows.
+        let (files, batches) =
+            mock_state::load(&mock_state::state_dir()).map_err(Failure::Local)?;
+        // Short delays, so that waiting for a file or a batch shows.
         let server = moonshot_mock::MockServer::builder()
             .files(files)
+            .batches(batches)
+            .map_err(|e| Failure::Local(format!("the --mock state cannot be read: {e}")))?
             .processing_delay(Duration::from_millis(300))
+            .batch_duration(Duration::from_secs(2))
             .start()
             .await
             .map_err(|e| Failure::Local(format!("the local server did not start: {e}")))?;
@@ -232,12 +241,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let result = match cli.command {
         Command::Chat(args) => chat::run(&client, args, style).await,
         Command::Files(command) => files::run(&client, command, style).await,
+        Command::Batches(command) => batches::run(&client, command, style).await,
         Command::Models => account::models(&client, style).await,
         Command::Balance => account::balance(&client, style).await,
         Command::Estimate { model, text } => account::estimate(&client, &model, &text, style).await,
     };
     if let Some(server) = &mock {
-        let saved = mock_state::save(&client, &server.file_ids(), &mock_state::state_dir()).await;
+        let saved = mock_state::save(&client, server, &mock_state::state_dir()).await;
         if let (Ok(()), Err(message)) = (&result, saved) {
             return Err(Failure::Local(message));
         }

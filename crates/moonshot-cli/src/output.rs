@@ -20,10 +20,72 @@ use std::fs::Metadata;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use std::io::IsTerminal as _;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use moonshot::Client;
 use tempfile::NamedTempFile;
+use tokio::io::{AsyncWrite, AsyncWriteExt as _};
+
+use crate::Failure;
+use crate::signals::Interrupts;
 
 /// How many symbolic links are followed before giving up, as the kernel's own limit.
 const MAX_LINKS: usize = 40;
+
+/// Streams the content of the files `ids`, one after the other, to `path` as this module
+/// describes: whole or not at all, even when Ctrl-C or SIGTERM stops it. Returns the bytes
+/// written.
+pub(crate) async fn download(client: &Client, ids: &[&str], path: &Path) -> Result<u64, Failure> {
+    let mut interrupts = Interrupts::listen();
+    let destination = Destination::resolve(path).map_err(Failure::Local)?;
+    let shown = destination.shown().to_owned();
+    let mut download = destination.start().map_err(Failure::Local)?;
+    let progress = if std::io::stderr().is_terminal() {
+        let bar =
+            ProgressBar::new_spinner().with_message(format!("{} -> {shown}", ids.join(" + ")));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg}: {bytes} ({bytes_per_sec})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut writer = Counting {
+        inner: &mut download.file,
+        progress: progress.clone(),
+    };
+    let files = client.files();
+    let copied = async {
+        let mut written = 0;
+        for id in ids {
+            written += files.content_to_writer(id, &mut writer).await?;
+        }
+        Ok::<_, moonshot::Error>(written)
+    };
+    let written = tokio::select! {
+        written = copied => written,
+        signal = interrupts.received() => {
+            progress.finish_and_clear();
+            return Err(Failure::Interrupted(signal));
+        }
+    };
+    progress.finish_and_clear();
+    // On any failure the download is dropped here, deleting its temporary file.
+    let written = written?;
+    writer
+        .inner
+        .shutdown()
+        .await
+        .map_err(|e| Failure::Local(format!("{shown}: {e}")))?;
+    destination.finish(download).map_err(Failure::Local)?;
+    Ok(written)
+}
 
 /// Where `-o PATH` writes, and how.
 #[derive(Debug)]
@@ -189,4 +251,32 @@ fn take_over(file: &std::fs::File, existing: &Metadata) -> io::Result<()> {
 #[cfg(not(unix))]
 fn take_over(file: &std::fs::File, existing: &Metadata) -> io::Result<()> {
     file.set_permissions(existing.permissions())
+}
+
+/// Passes writes through, advancing a progress bar.
+struct Counting<W> {
+    inner: W,
+    progress: ProgressBar,
+}
+
+impl<W: AsyncWrite + Unpin> AsyncWrite for Counting<W> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = &polled {
+            self.progress.inc(*n as u64);
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }

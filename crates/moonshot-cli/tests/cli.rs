@@ -804,3 +804,160 @@ async fn chat_answers_from_an_uploaded_file_and_deletes_it_after() {
     assert!(answer["reasoning_content"].is_null(), "{answer}");
     assert_eq!(answer["model"], "kimi-k2.5");
 }
+
+/// A JSON Lines batch input of `n` questions, each answered from its own system message.
+fn batch_lines(n: usize, model: &str) -> String {
+    (0..n)
+        .map(|i| {
+            serde_json::json!({
+                "custom_id": format!("item-{i}"),
+                "method": "POST",
+                "url": "/v1/chat/completions",
+                "body": {"model": model, "messages": [
+                    {"role": "system", "content": format!("Item {i} costs {} dollars.", i * 3)},
+                    {"role": "user", "content": format!("How much does item {i} cost?")},
+                ]},
+            })
+            .to_string()
+                + "\n"
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mock_batch_is_created_waited_for_and_its_results_read_across_commands() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state");
+    let input = dir.path().join("lines.jsonl");
+    std::fs::write(&input, batch_lines(20, "kimi-k2-turbo-preview")).expect("write");
+    let input = input.to_str().expect("utf-8 path");
+
+    let out = mock_with_state(&state, &["batches", "create", input, "--wait"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let batch: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the batch as JSON");
+    assert_eq!(batch["status"], "completed");
+    assert_eq!(batch["request_counts"]["completed"], 20);
+    assert!(
+        stderr(&out).contains("in_progress"),
+        "progress on stderr: {}",
+        stderr(&out)
+    );
+    let id = batch["id"].as_str().expect("id");
+
+    // A later command finds the batch and its output file.
+    let out = mock_with_state(&state, &["batches", "results", id]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let results: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON result per line"))
+        .collect();
+    assert_eq!(results.len(), 20);
+    for (i, result) in results.iter().enumerate() {
+        assert_eq!(result["custom_id"], format!("item-{i}"));
+        assert_eq!(result["outcome"], "answered");
+        let expected = format!("Item {i} costs {} dollars.", i * 3);
+        assert_eq!(result["content"], expected.as_str());
+    }
+    assert!(
+        stderr(&out).contains("20 answered, 0 failed"),
+        "{}",
+        stderr(&out)
+    );
+
+    let saved = dir.path().join("results.jsonl");
+    let out = mock_with_state(
+        &state,
+        &[
+            "batches",
+            "results",
+            id,
+            "-o",
+            saved.to_str().expect("utf-8"),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let saved = std::fs::read_to_string(&saved).expect("written");
+    assert_eq!(saved.lines().count(), 20);
+    assert!(
+        saved.lines().all(|l| l.contains("\"status_code\":200")),
+        "{saved}"
+    );
+
+    let out = mock_with_state(&state, &["batches", "list"]).await;
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(listed[0]["id"], id);
+    let out = mock_with_state(&state, &["batches", "cancel", id]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an ended batch cannot be cancelled"
+    );
+    assert!(stderr(&out).contains("completed"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_batch_inputs_are_usage_errors_naming_the_line_and_nothing_is_uploaded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state");
+    let good = batch_lines(2, "kimi-k2.6");
+    let first = good.lines().next().expect("a line").to_owned();
+    let cases = [
+        ("dup.jsonl", format!("{good}{first}\n"), "line 3"),
+        (
+            "models.jsonl",
+            format!(
+                "{good}{}",
+                batch_lines(3, "moonshot-v1-8k")
+                    .lines()
+                    .nth(2)
+                    .expect("line")
+            ),
+            "one model",
+        ),
+        (
+            "notjson.jsonl",
+            format!("{first}\n{{oops\n"),
+            "line 2: it is not a batch request",
+        ),
+        ("empty.jsonl", String::new(), "it is empty"),
+    ];
+    for (name, text, expected) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        let out = mock_with_state(
+            &state,
+            &["batches", "create", path.to_str().expect("utf-8")],
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(expected) && err.contains(name),
+            "{name}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{name}: one line: {err}");
+    }
+    let path = dir.path().join("ok.jsonl");
+    std::fs::write(&path, &good).expect("write");
+    let out = mock_with_state(
+        &state,
+        &[
+            "batches",
+            "create",
+            path.to_str().expect("utf-8"),
+            "--window",
+            "8d",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("12h to 7d"), "{}", stderr(&out));
+
+    let out = mock_with_state(&state, &["files", "list"]).await;
+    let files: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(
+        files.iter().all(|f| f["purpose"] != "batch"),
+        "nothing was uploaded: {files:?}"
+    );
+}

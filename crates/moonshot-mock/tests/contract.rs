@@ -21,6 +21,9 @@ const CONTENT: &str = "/v1/files/{file_id}/content";
 const MODELS: &str = "/v1/models";
 const BALANCE: &str = "/v1/users/me/balance";
 const ESTIMATE: &str = "/v1/tokenizers/estimate-token-count";
+const BATCHES: &str = "/v1/batches";
+const BATCH: &str = "/v1/batches/{batch_id}";
+const CANCEL: &str = "/v1/batches/{batch_id}/cancel";
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/fixtures");
 
 /// Fetches `/v1/files/{id}` and checks the file object against the document.
@@ -117,12 +120,19 @@ async fn content_of_every_demo_file_with_text_matches_the_document() {
     let mut served = Vec::new();
     for file in demo_files() {
         let Some(text) = file.content() else { continue };
+        if file.id() == DEMO_BATCH_OUTPUT_ID {
+            // A batch's results are JSON Lines, served as they are, without the envelope.
+            let response = get(&server, &format!("/v1/files/{}/content", file.id()), None).await;
+            assert_eq!(response.status(), 200);
+            assert_eq!(response.text().await.expect("a complete body"), text);
+            continue;
+        }
         let filename = Value::from(file.filename());
         let envelope = check_content(&server, file.id(), &filename).await;
         assert_eq!(envelope["content"], text);
         served.push(file.id().to_owned());
     }
-    assert_eq!(served, [DEMO_BATCH_OUTPUT_ID, DEMO_PDF_ID]);
+    assert_eq!(served, [DEMO_PDF_ID]);
 
     let pdf = check_content(&server, DEMO_PDF_ID, &Value::from("moonshot-intro.pdf")).await;
     assert_eq!(pdf["file_type"], "application/pdf");
@@ -414,6 +424,101 @@ async fn balance_matches_the_document() {
     let balance = json(response).await;
     let validator = response_validator("get", BALANCE, "200", "application/json", Enums::Closed);
     assert_valid(&validator, &balance, "the balance");
+}
+
+#[tokio::test]
+async fn batch_bodies_match_the_document_at_every_status() {
+    let server = MockServer::builder()
+        .batch_duration(Duration::from_millis(300))
+        .start()
+        .await
+        .expect("server starts");
+    let line = serde_json::json!({
+        "custom_id": "a", "method": "POST", "url": "/v1/chat/completions",
+        "body": estimate_request("moonshot-v1-8k"),
+    });
+    let part =
+        reqwest::multipart::Part::bytes(format!("{line}\n").into_bytes()).file_name("in.jsonl");
+    let file = json(upload_part(&server, part, Some("batch")).await).await;
+    let create = serde_json::json!({
+        "input_file_id": file["id"], "endpoint": "/v1/chat/completions",
+        "completion_window": "24h", "metadata": {"job": "contract"},
+    });
+    let created = post_json(&server, BATCHES, &create).await;
+    assert_eq!(created.status(), 200);
+    let created = json(created).await;
+    let object = |method, template| {
+        response_validator(method, template, "200", "application/json", Enums::Open)
+    };
+    assert_valid(&object("post", BATCHES), &created, "a created batch");
+    assert_eq!(created["status"], "validating");
+    let id = created["id"].as_str().expect("an id");
+
+    // Every status it passes through, as retrieved.
+    let mut statuses = Vec::new();
+    for _ in 0..100 {
+        let batch = json(get(&server, &format!("{BATCHES}/{id}"), None).await).await;
+        assert_valid(&object("get", BATCH), &batch, "a retrieved batch");
+        let status = batch["status"].as_str().unwrap_or_default().to_owned();
+        if statuses.last() != Some(&status) {
+            statuses.push(status.clone());
+        }
+        if status == "completed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(statuses.first().map(String::as_str), Some("validating"));
+    assert_eq!(
+        statuses.last().map(String::as_str),
+        Some("completed"),
+        "{statuses:?}"
+    );
+
+    let list = json(get(&server, &format!("{BATCHES}?limit=1"), None).await).await;
+    assert_valid(&object("get", BATCHES), &list, "a page of batches");
+    assert_eq!(list["has_more"], false);
+
+    let again = post_json(&server, &format!("{BATCHES}/{id}/cancel"), &Value::Null).await;
+    check_error(
+        again,
+        400,
+        "invalid_request_error",
+        &error_validator("post", CANCEL, "400"),
+    )
+    .await;
+    let second = json(post_json(&server, BATCHES, &create).await).await;
+    let cancelled = post_json(
+        &server,
+        &format!(
+            "{BATCHES}/{}/cancel",
+            second["id"].as_str().unwrap_or_default()
+        ),
+        &Value::Null,
+    )
+    .await;
+    let cancelled = json(cancelled).await;
+    assert_valid(&object("post", CANCEL), &cancelled, "a cancelled batch");
+    assert_eq!(cancelled["status"], "cancelling");
+
+    let mut bad = create.clone();
+    bad["completion_window"] = Value::from("2h");
+    let refused = post_json(&server, BATCHES, &bad).await;
+    check_error(
+        refused,
+        400,
+        "invalid_request_error",
+        &error_validator("post", BATCHES, "400"),
+    )
+    .await;
+    let unknown = get(&server, &format!("{BATCHES}/batch-unknown"), None).await;
+    check_error(
+        unknown,
+        404,
+        "resource_not_found_error",
+        &error_validator("get", BATCH, "404"),
+    )
+    .await;
 }
 
 #[tokio::test]

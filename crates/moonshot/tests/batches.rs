@@ -367,6 +367,16 @@ async fn the_server_refuses_a_batch_of_a_file_that_is_not_batch_input() {
         .await
         .expect_err("unknown");
     assert!(matches!(err, Error::NotFound(_)), "{err}");
+    // A slash is percent-encoded: the id stays one segment under /v1/batches/, never /v1/files.
+    let err = client
+        .batches()
+        .retrieve("../files")
+        .await
+        .expect_err("no such batch");
+    assert!(
+        matches!(&err, Error::NotFound(e) if e.message.contains("batch ../files")),
+        "{err}"
+    );
 
     // A file that is JSON Lines but not a batch input fails in validation, with the lines named.
     let file = client
