@@ -13,7 +13,7 @@ use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt as _;
+use futures::{FutureExt as _, StreamExt as _};
 use progenitor_client::{ClientHooks, ClientInfo as _, Error, OperationInfo};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
@@ -104,12 +104,15 @@ impl CallContext {
 
     /// Runs one generated-client call with this context; returns its output and the head of
     /// its response, if one arrived.
-    pub async fn run<F: Future>(self, call: F) -> (F::Output, Option<ResponseHead>) {
-        self.scope(async {
-            let output = call.await;
-            (output, Self::take_head())
-        })
-        .await
+    ///
+    /// The call is moved once, into the scope: a generated call's future is over a kilobyte,
+    /// and each `async` layer around it would copy it again.
+    pub fn run<F: Future>(
+        self,
+        call: F,
+    ) -> impl Future<Output = (F::Output, Option<ResponseHead>)> {
+        // `map` runs inside the scope, so the head it takes is this call's.
+        self.scope(call.map(|output| (output, Self::take_head())))
     }
 
     /// The head of the last response received within the current [`CallContext::scope`], taken

@@ -128,7 +128,7 @@ where
     })
 }
 
-/// The two clients every case compares, for one server.
+/// The clients the cases compare, for one server.
 pub struct ClientPair {
     /// The server's base URL, for the raw client's requests.
     pub base_url: String,
@@ -136,6 +136,9 @@ pub struct ClientPair {
     pub raw: reqwest::Client,
     /// The facade, with its defaults.
     pub facade: moonshot::Client,
+    /// async-openai with its defaults, its base URL the server's `/v1`, as users point it at
+    /// Moonshot.
+    pub async_openai: async_openai::Client<async_openai::config::OpenAIConfig>,
 }
 
 impl ClientPair {
@@ -151,8 +154,19 @@ impl ClientPair {
                 .api_key(API_KEY)
                 .base_url(base_url)
                 .build()?,
+            async_openai: async_openai(base_url),
         })
     }
+}
+
+/// async-openai with its defaults, pointed at the server at `base_url` as users point it at
+/// Moonshot: the key, and `/v1` in the base URL.
+pub fn async_openai(base_url: &str) -> async_openai::Client<async_openai::config::OpenAIConfig> {
+    async_openai::Client::with_config(
+        async_openai::config::OpenAIConfig::new()
+            .with_api_key(API_KEY)
+            .with_api_base(format!("{base_url}/v1")),
+    )
 }
 
 /// A contender's value on a case's command line.

@@ -28,6 +28,8 @@ pub enum BodyRead {
     RawBuffered,
     /// `moonshot::Files::content`: the whole body as a `FileContent`.
     FacadeBuffered,
+    /// async-openai's `files().content`: the whole body as `Bytes` (it has no streamed read).
+    AsyncOpenaiBuffered,
     /// `reqwest::Response::chunk` in a loop, each chunk written to a sink.
     RawStreaming,
     /// `moonshot::Files::content_to_writer` into a sink.
@@ -36,9 +38,10 @@ pub enum BodyRead {
 
 impl BodyRead {
     /// In table order: each raw read right before the facade's read it is the baseline of.
-    const ALL: [Self; 4] = [
+    const ALL: [Self; 5] = [
         Self::RawBuffered,
         Self::FacadeBuffered,
+        Self::AsyncOpenaiBuffered,
         Self::RawStreaming,
         Self::FacadeStreaming,
     ];
@@ -47,6 +50,7 @@ impl BodyRead {
         match self {
             Self::RawBuffered => "raw `text()`",
             Self::FacadeBuffered => "facade `content()`",
+            Self::AsyncOpenaiBuffered => "async-openai `files().content()`",
             Self::RawStreaming => "raw `chunk()` loop",
             Self::FacadeStreaming => "facade `content_to_writer()`",
         }
@@ -54,7 +58,9 @@ impl BodyRead {
 
     fn baseline(self) -> Self {
         match self {
-            Self::RawBuffered | Self::FacadeBuffered => Self::RawBuffered,
+            Self::RawBuffered | Self::FacadeBuffered | Self::AsyncOpenaiBuffered => {
+                Self::RawBuffered
+            }
             Self::RawStreaming | Self::FacadeStreaming => Self::RawStreaming,
         }
     }
@@ -115,6 +121,10 @@ impl Readers {
             BodyRead::FacadeBuffered => {
                 let content = self.clients.facade.files().content(file_id).await?;
                 black_box(content.as_str()).len() as u64
+            }
+            BodyRead::AsyncOpenaiBuffered => {
+                let bytes = self.clients.async_openai.files().content(file_id).await?;
+                black_box(&bytes[..]).len() as u64
             }
             BodyRead::RawStreaming => {
                 let mut response = raw_response().await?;
@@ -218,7 +228,7 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
     println!("|---:|---|---:|---:|---:|---:|---:|");
     let mut verdicts = Vec::new();
     for body in &bodies {
-        let mut outcomes: [Vec<CaseOutcome>; 4] = Default::default();
+        let mut outcomes: [Vec<CaseOutcome>; 5] = Default::default();
         for round in 0..rounds {
             eprintln!("content: {}, round {}/{rounds}", body.label, round + 1);
             for index in case::rotation(round, BodyRead::ALL.len()) {

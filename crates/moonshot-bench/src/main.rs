@@ -1,20 +1,25 @@
-//! `moonshot-bench`: measures the `moonshot` facade against raw reqwest on a local
-//! `moonshot-mock` server, in the same run, as ratios.
+//! `moonshot-bench`: measures the `moonshot` facade against raw reqwest and async-openai on
+//! local servers, in the same run, as ratios.
 //!
 //! ```sh
 //! cargo run --release -p moonshot-bench -- all --breakdown
 //! ```
 //!
-//! Five groups, each a subcommand (`all` runs them in turn):
+//! Six groups, each a subcommand (`all` runs them in turn):
 //!
-//! - `retrieve`: requests per second of `GET /v1/files/{id}` through raw reqwest + serde_json,
-//!   the generated client and the facade, at concurrency 1 and 64;
-//! - `content`: 1 MB and 100 MB bodies read buffered and streamed, by the facade and by raw
-//!   reqwest: throughput and peak resident memory, each case in a process of its own;
+//! - `retrieve`: requests per second of `GET /v1/files/{id}` through raw reqwest + serde_json
+//!   (plain, and configured as the facade is), the generated client, the facade and
+//!   async-openai, at concurrency 1 and 64;
+//! - `chat`: requests per second of a chat completion, not streamed, through raw reqwest,
+//!   async-openai and the facade, at concurrency 1 and 64;
+//! - `content`: 1 MB and 100 MB bodies read buffered and streamed, by the facade, by raw
+//!   reqwest and (buffered: it has no streamed read) by async-openai: throughput and peak
+//!   resident memory, each case in a process of its own;
 //! - `upload`: a 100 MB file uploaded by the facade and by raw reqwest's multipart to a local
 //!   sink: throughput and peak resident memory, each case in a process of its own;
 //! - `stream`: a streamed chat answer of 1,000 to 100,000 chunks read by the facade and by raw
-//!   reqwest + `eventsource-stream`: chunks per second, time to the first chunk, peak memory;
+//!   reqwest + `eventsource-stream` and by async-openai: chunks per second, time to the first
+//!   chunk, peak memory;
 //! - `pipeline`: `cargo xtask gen` wall time, and the generated crate's rebuild after a spec
 //!   change, and its build from clean, in a copy of the workspace.
 //!
@@ -28,6 +33,7 @@
 //! with their min-max spread, and ratios are taken within each round.
 
 mod case;
+mod chat;
 mod content;
 mod pipeline;
 mod procfs;
@@ -36,6 +42,7 @@ mod server;
 mod sink;
 mod stats;
 mod stream;
+mod throughput;
 mod upload;
 
 use std::path::PathBuf;
@@ -47,7 +54,7 @@ use clap::{Args, Parser, Subcommand};
 /// What every fallible step of the benchmarks returns: they only need to say what went wrong.
 pub type BenchError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Benchmarks of the moonshot client against raw reqwest on a local mock server.
+/// Benchmarks of the moonshot client against raw reqwest and async-openai on local servers.
 #[derive(Debug, Parser)]
 #[command(name = "moonshot-bench", version, about)]
 struct Cli {
@@ -57,10 +64,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Every group in turn: retrieve, content, upload, stream, pipeline.
+    /// Every group in turn: retrieve, chat, content, upload, stream, pipeline.
     All(Settings),
     /// Retrieve throughput at concurrency 1 and 64.
     Retrieve(Settings),
+    /// Chat completions, not streamed, at concurrency 1 and 64, against async-openai too.
+    Chat(Settings),
     /// Content throughput and peak memory, buffered and streamed.
     Content(Settings),
     /// Upload throughput and peak memory, 100 MB.
@@ -138,11 +147,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::All(settings) => retrieve::run(&settings)
+            .and_then(|()| chat::run(&settings))
             .and_then(|()| content::run(&settings))
             .and_then(|()| upload::run(&settings))
             .and_then(|()| stream::run(&settings))
             .and_then(|()| pipeline::run(&settings)),
         Command::Retrieve(settings) => retrieve::run(&settings),
+        Command::Chat(settings) => chat::run(&settings),
         Command::Content(settings) => content::run(&settings),
         Command::Upload(settings) => upload::run(&settings),
         Command::Stream(settings) => stream::run(&settings),

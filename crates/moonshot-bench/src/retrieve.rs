@@ -1,20 +1,19 @@
 //! Retrieve throughput: raw reqwest + serde_json, the generated client and the facade, each
-//! with one shared client, at concurrency 1 and 64.
-//!
-//! With `--breakdown`, three more contenders each add one of the facade's layers to a plain
-//! client, so the table shows what each layer costs.
+//! with one shared client, at concurrency 1 and 64; and for comparison
+//! raw reqwest configured as the facade is (its timeout), and async-openai (which cannot decode
+//! Moonshot's `file-extract` purpose: its row shows the failure). With `--breakdown`, two more
+//! contenders each add one of the facade's layers to a plain client, so the table shows what
+//! each layer costs.
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use moonshot_api::hooks::CallContext;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
-use tokio::task::JoinSet;
 
-use crate::procfs;
 use crate::server::{API_KEY, RETRIEVE_ID, ServerProcess};
 use crate::stats::{Summary, paired_ratios};
+use crate::throughput::{self, Sample};
 use crate::{BenchError, Settings};
 
 /// The concurrencies measured: one request at a time, and many in flight over one client.
@@ -33,7 +32,8 @@ pub enum Contender {
     Generated,
     /// `moonshot::Client::files().retrieve`, with its default retry policy and timeout.
     Facade,
-    /// Breakdown: raw, with the facade's 60 s timeout on the client.
+    /// Raw configured as the facade is: its 60 s timeout on the client (the headers are the
+    /// same for every contender).
     RawWithTimeout,
     /// Breakdown: the generated client on a plain reqwest client, run in a `CallContext`
     /// (headers added per request, response head kept), as the facade runs a caller's own
@@ -41,15 +41,24 @@ pub enum Contender {
     GeneratedInContext,
     /// Breakdown: the facade with retries turned off.
     FacadeWithoutRetries,
+    /// async-openai's `files().retrieve`, its base URL the server's `/v1`.
+    AsyncOpenai,
 }
 
 impl Contender {
-    const MAIN: [Self; 3] = [Self::Raw, Self::Generated, Self::Facade];
-    const WITH_BREAKDOWN: [Self; 6] = [
+    const MAIN: [Self; 5] = [
         Self::Raw,
+        Self::RawWithTimeout,
         Self::Generated,
         Self::Facade,
+        Self::AsyncOpenai,
+    ];
+    const WITH_BREAKDOWN: [Self; 7] = [
+        Self::Raw,
         Self::RawWithTimeout,
+        Self::Generated,
+        Self::Facade,
+        Self::AsyncOpenai,
         Self::GeneratedInContext,
         Self::FacadeWithoutRetries,
     ];
@@ -59,9 +68,10 @@ impl Contender {
             Self::Raw => "raw reqwest + serde_json",
             Self::Generated => "generated (moonshot-api)",
             Self::Facade => "facade (moonshot)",
-            Self::RawWithTimeout => "breakdown: raw + 60 s timeout",
+            Self::RawWithTimeout => "raw configured like the facade (60 s timeout)",
             Self::GeneratedInContext => "breakdown: generated in a call context",
             Self::FacadeWithoutRetries => "breakdown: facade, retries off",
+            Self::AsyncOpenai => "async-openai 0.43",
         }
     }
 }
@@ -95,16 +105,13 @@ struct Clients {
     generated_bare: moonshot_api::Client,
     context: CallContext,
     facade_without_retries: moonshot::Client,
+    async_openai: async_openai::Client<async_openai::config::OpenAIConfig>,
 }
 
 impl Clients {
     fn new(base_url: &str) -> Result<Self, BenchError> {
         // The facade sends these two headers; the others send the same, set once per client.
-        let mut headers = HeaderMap::new();
-        let mut authorization = HeaderValue::try_from(format!("Bearer {API_KEY}"))?;
-        authorization.set_sensitive(true);
-        headers.insert(AUTHORIZATION, authorization);
-        headers.insert(USER_AGENT, HeaderValue::from_static("moonshot-bench"));
+        let headers = throughput::headers()?;
         let http = || reqwest::Client::builder().default_headers(headers.clone());
         let facade = || {
             moonshot::Client::builder()
@@ -120,6 +127,7 @@ impl Clients {
             generated_bare: moonshot_api::Client::new_with_client(base_url, reqwest::Client::new()),
             context: CallContext::new(headers.clone(), None),
             facade_without_retries: facade().retry(moonshot::RetryPolicy::none()).build()?,
+            async_openai: crate::case::async_openai(base_url),
         })
     }
 
@@ -155,21 +163,22 @@ impl Clients {
                 let files = self.facade_without_retries.files();
                 black_box(files.retrieve(RETRIEVE_ID).await?);
             }
+            Contender::AsyncOpenai => {
+                black_box(self.async_openai.files().retrieve(RETRIEVE_ID).await?);
+            }
         }
         Ok(())
     }
-}
 
-/// What one contender did in one round.
-#[derive(Debug, Clone, Copy)]
-struct Sample {
-    /// Requests completed per second of wall time.
-    requests_per_second: f64,
-    /// This process's CPU time per request, in microseconds: the client's cost alone, less
-    /// sensitive than wall time to whatever else the machine runs.
-    cpu_us_per_request: f64,
-    /// Requests completed.
-    requests: u64,
+    /// What listing the files does for each client that can: the facade's and async-openai's.
+    async fn list(&self) -> [(&'static str, Result<usize, BenchError>); 2] {
+        let facade = self.facade.files().list().await.map(|f| f.len());
+        let peer = self.async_openai.files().list().await.map(|f| f.data.len());
+        [
+            ("facade `files().list()`", facade.map_err(Into::into)),
+            ("async-openai `files().list()`", peer.map_err(Into::into)),
+        ]
+    }
 }
 
 /// Runs `contender` for `time`, with `concurrency` requests in flight.
@@ -179,34 +188,12 @@ async fn measure(
     concurrency: usize,
     time: Duration,
 ) -> Result<Sample, BenchError> {
-    let cpu_before = procfs::cpu_time()?;
-    let started = Instant::now();
-    let deadline = started + time;
-    let mut workers = JoinSet::new();
-    for _ in 0..concurrency {
-        let clients = Arc::clone(clients);
-        workers.spawn(async move {
-            let mut done = 0u64;
-            while Instant::now() < deadline {
-                clients.retrieve(contender).await?;
-                done += 1;
-            }
-            Ok::<_, BenchError>(done)
-        });
-    }
-    let mut done = 0;
-    while let Some(worker) = workers.join_next().await {
-        done += worker??;
-    }
-    let elapsed = started.elapsed();
-    let cpu = procfs::cpu_time()?.saturating_sub(cpu_before);
-    let requests = done;
-    let done = done.max(1) as f64;
-    Ok(Sample {
-        requests_per_second: done / elapsed.as_secs_f64(),
-        cpu_us_per_request: cpu.as_secs_f64() * 1e6 / done,
-        requests,
+    let clients = Arc::clone(clients);
+    throughput::measure(concurrency, time, move || {
+        let clients = Arc::clone(&clients);
+        async move { clients.retrieve(contender).await }
     })
+    .await
 }
 
 /// Runs the retrieve group and prints its table.
@@ -221,6 +208,18 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
     let clients = Arc::new(Clients::new(server.base_url())?);
     let rounds = settings.rounds() as usize;
     let time = settings.sample_time();
+
+    // A contender that cannot retrieve Moonshot's file object is shown failing, not measured.
+    let mut failures = Vec::new();
+    let mut working = Vec::new();
+    for &contender in contenders {
+        match runtime.block_on(clients.retrieve(contender)) {
+            Ok(()) => working.push(contender),
+            Err(error) => failures.push((contender, one_line(&*error))),
+        }
+    }
+    let listed = runtime.block_on(clients.list());
+    let contenders = &working[..];
 
     eprintln!("retrieve: warming up (connections, allocator, CPU frequency)");
     runtime.block_on(async {
@@ -239,24 +238,20 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
          per request (the server runs in another process).\n",
         time.as_secs_f64()
     );
-    println!("| concurrency | client | req/s | ratio to raw | client CPU µs/request |");
-    println!("|---:|---|---:|---:|---:|");
+    println!(
+        "| concurrency | client | req/s | ratio to raw | ratio to raw like the facade | client \
+         CPU µs/request |"
+    );
+    println!("|---:|---|---:|---:|---:|---:|");
+    let like_facade = contenders
+        .iter()
+        .position(|c| *c == Contender::RawWithTimeout)
+        .ok_or("raw configured like the facade failed")?;
     let mut verdicts = Vec::new();
     for concurrency in CONCURRENCIES {
-        let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); contenders.len()];
-        for round in 0..rounds {
-            eprintln!(
-                "retrieve: concurrency {concurrency}, round {}/{rounds}",
-                round + 1
-            );
-            // Each round starts with a different contender, so none always runs first.
-            for k in 0..contenders.len() {
-                let index = (round + k) % contenders.len();
-                let sample =
-                    runtime.block_on(measure(&clients, contenders[index], concurrency, time))?;
-                samples[index].push(sample);
-            }
-        }
+        let samples = throughput::rounds("retrieve", contenders, concurrency, rounds, |c| {
+            runtime.block_on(measure(&clients, c, concurrency, time))
+        })?;
         let rps: Vec<Vec<f64>> = samples
             .iter()
             .map(|s| s.iter().map(|s| s.requests_per_second).collect())
@@ -273,10 +268,17 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
             } else {
                 let ratios =
                     Summary::of(&paired_ratios(&rps[index], &rps[0])).ok_or("no samples")?;
+                ratios.show(3).to_string()
+            };
+            let to_like = if index == like_facade {
+                "1 (baseline)".to_owned()
+            } else {
+                let ratios = Summary::of(&paired_ratios(&rps[index], &rps[like_facade]))
+                    .ok_or("no samples")?;
                 if contender == Contender::Facade {
                     verdicts.push(format!(
-                        "- facade ≥ {:.0} % of raw at concurrency {concurrency}: {} \
-                         (median {:.1} %)",
+                        "- facade ≥ {:.0} % of raw configured like it at concurrency \
+                         {concurrency}: {} (median {:.1} %)",
                         TARGET * 100.0,
                         pass(ratios.median >= TARGET),
                         ratios.median * 100.0
@@ -285,16 +287,48 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
                 ratios.show(3).to_string()
             };
             println!(
-                "| {concurrency} | {} | {} | {ratio} | {} |",
+                "| {concurrency} | {} | {} | {ratio} | {to_like} | {} |",
                 contender.label(),
                 req_s.show(0),
                 cpu.show(1)
             );
         }
     }
+    for (contender, error) in &failures {
+        for concurrency in CONCURRENCIES {
+            println!(
+                "| {concurrency} | {} | fails: {error} | — | — | — |",
+                contender.label()
+            );
+        }
+    }
+    println!(
+        "\nListing the same server's files (the demo files, one with purpose `file-extract`):\n"
+    );
+    for (label, result) in listed {
+        match result {
+            Ok(n) => println!("- {label}: {n} files"),
+            Err(error) => println!("- {label}: fails: {}", one_line(&*error)),
+        }
+    }
     println!("\nTargets:\n{}\n", verdicts.join("\n"));
     drop(clients);
     Ok(())
+}
+
+/// An error and its causes on one line, for a table cell.
+fn one_line(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    // The body a decoder quotes after its message is the server's answer, shown elsewhere.
+    if let Some(cut) = text.find(" content:") {
+        text.truncate(cut);
+    }
+    text.replace('|', "/").replace('\n', " ")
 }
 
 /// What the hidden `retrieve-one` subcommand runs.

@@ -38,16 +38,19 @@ pub enum StreamReader {
     Raw,
     /// `moonshot::chat::Chat::stream`, read to its end.
     Facade,
+    /// async-openai's `chat().create_stream`, read to its end.
+    AsyncOpenai,
 }
 
 impl StreamReader {
     /// In table order, the baseline first.
-    const ALL: [Self; 2] = [Self::Raw, Self::Facade];
+    const ALL: [Self; 3] = [Self::Raw, Self::Facade, Self::AsyncOpenai];
 
     fn label(self) -> &'static str {
         match self {
             Self::Raw => "raw reqwest + eventsource-stream + serde_json",
             Self::Facade => "facade `chat().stream()`",
+            Self::AsyncOpenai => "async-openai `chat().create_stream()`",
         }
     }
 }
@@ -124,6 +127,17 @@ impl Readers {
                 let mut stream = self.clients.facade.chat().stream(request(chunks)).await?;
                 while let Some(chunk) = stream.next().await {
                     count(chunk?);
+                }
+            }
+            StreamReader::AsyncOpenai => {
+                // The same request, in async-openai's type.
+                let body = serde_json::to_value(request(chunks).as_request())?;
+                let body = serde_json::from_value(body)?;
+                let mut stream = self.clients.async_openai.chat().create_stream(body).await?;
+                while let Some(chunk) = stream.next().await {
+                    black_box(chunk?);
+                    first.get_or_insert_with(|| started.elapsed());
+                    read += 1;
                 }
             }
         }
@@ -203,7 +217,12 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
     println!("|---:|---|---:|---:|---:|---:|---:|---:|");
     let mut verdicts = Vec::new();
     let mut facade_growth = Vec::new();
-    for (pair, (cases, outcomes)) in cases.chunks(2).zip(outcomes.chunks(2)).enumerate() {
+    let per_length = StreamReader::ALL.len();
+    for (pair, (cases, outcomes)) in cases
+        .chunks(per_length)
+        .zip(outcomes.chunks(per_length))
+        .enumerate()
+    {
         let chunks = LENGTHS[pair];
         let rates: Vec<Vec<f64>> = outcomes
             .iter()
@@ -223,7 +242,6 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
             let (ratio, later) = if *reader == StreamReader::Raw {
                 ("1 (baseline)".to_owned(), "—".to_owned())
             } else {
-                facade_growth.push((chunks, growth));
                 let ratios = Summary::of_each(&paired_ratios(&rates[index], &rates[0]), |r| *r)?;
                 let later: Vec<f64> = firsts[index]
                     .iter()
@@ -231,7 +249,19 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
                     .map(|(f, r)| f - r)
                     .collect();
                 let later = Summary::of_each(&later, |d| *d)?;
-                if chunks == THROUGHPUT_LENGTH {
+                if *reader == StreamReader::AsyncOpenai {
+                    let facade = index_of(StreamReader::Facade);
+                    let versus =
+                        Summary::of_each(&paired_ratios(&rates[facade], &rates[index]), |r| *r)?;
+                    if chunks == THROUGHPUT_LENGTH {
+                        verdicts.push(format!(
+                            "- facade stream of {chunks} chunks at least as fast as async-openai's: \
+                             {} (median {:.1} %)",
+                            pass(versus.median >= 1.0),
+                            versus.median * 100.0
+                        ));
+                    }
+                } else if chunks == THROUGHPUT_LENGTH {
                     verdicts.push(format!(
                         "- facade stream of {chunks} chunks: chunks/s ≥ {:.0} % of raw: {} \
                          (median {:.1} %)",
@@ -240,7 +270,10 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
                         ratios.median * 100.0
                     ));
                 }
-                if chunks == FIRST_CHUNK_LENGTH {
+                if *reader == StreamReader::Facade {
+                    facade_growth.push((chunks, growth));
+                }
+                if chunks == FIRST_CHUNK_LENGTH && *reader == StreamReader::Facade {
                     verdicts.push(format!(
                         "- facade first chunk at most {} µs after raw's ({chunks} chunks): {} \
                          (median {:+.0} µs)",
@@ -271,6 +304,13 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
     ));
     println!("\nTargets:\n{}\n", verdicts.join("\n"));
     Ok(())
+}
+
+fn index_of(reader: StreamReader) -> usize {
+    StreamReader::ALL
+        .iter()
+        .position(|r| *r == reader)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -38,3 +38,44 @@ fn an_unknown_contender_is_refused_with_the_known_ones() {
         "{stderr}"
     );
 }
+
+#[test]
+fn async_openai_cannot_read_moonshots_file_object_and_says_why() {
+    let output = bench()
+        .args([
+            "retrieve-one",
+            "--contender",
+            "async-openai",
+            "--seconds",
+            "0.2",
+        ])
+        .output()
+        .expect("the benchmark binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{output:?}");
+    assert!(
+        stderr.contains("unknown variant `file-extract`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_chat_group_measures_every_contender_side_by_side() {
+    let output = bench()
+        .args(["chat", "--quick", "--rounds", "1"])
+        .output()
+        .expect("the benchmark binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    for concurrency in [1, 64] {
+        for client in [
+            "| raw reqwest",
+            "| async-openai 0.43 |",
+            "| facade (moonshot) |",
+        ] {
+            let row = format!("| {concurrency} {client}");
+            assert!(stdout.contains(&row), "no row {row:?} in {stdout}");
+        }
+    }
+    assert!(!stdout.contains("fails:"), "{stdout}");
+}

@@ -61,7 +61,7 @@ fn each_reader_reads_every_chunk_of_every_answer() {
         "{}",
         sink.base_url
     );
-    for reader in ["raw", "facade"] {
+    for reader in ["raw", "facade", "async-openai"] {
         let read = units(&[
             "stream-case".to_owned(),
             format!("--base-url={}", sink.base_url),

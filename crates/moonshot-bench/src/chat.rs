@@ -1,0 +1,246 @@
+//! Chat completions, not streamed: requests per second at concurrency 1 and 64 through raw
+//! reqwest + serde_json configured as the facade is, async-openai pointed at the local server,
+//! and the facade, against `moonshot-mock` in another process.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_openai::config::OpenAIConfig;
+use serde_json::json;
+
+use crate::retrieve::pass;
+use crate::server::{API_KEY, ServerProcess};
+use crate::stats::{Summary, paired_ratios};
+use crate::throughput::{self, Sample};
+use crate::{BenchError, Settings};
+
+/// The concurrencies measured.
+const CONCURRENCIES: [usize; 2] = [1, 64];
+/// The facade's default timeout, which raw reqwest is given too.
+const FACADE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The model asked: one the local server lists that does not think (no reasoning to send).
+const MODEL: &str = "kimi-k2-turbo-preview";
+
+/// What sends the requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Contender {
+    /// reqwest + serde_json into a typed answer, with the facade's timeout and headers.
+    Raw,
+    /// async-openai's `chat().create`, its base URL the local server's.
+    AsyncOpenai,
+    /// `moonshot::Client::chat().create`, with its defaults.
+    Facade,
+}
+
+impl Contender {
+    const ALL: [Self; 3] = [Self::Raw, Self::AsyncOpenai, Self::Facade];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Raw => "raw reqwest + serde_json (60 s timeout, same headers)",
+            Self::AsyncOpenai => "async-openai 0.43",
+            Self::Facade => "facade (moonshot)",
+        }
+    }
+}
+
+/// A chat completion as a raw client decodes it: every field the answer carries, typed.
+#[derive(Debug, serde::Deserialize)]
+#[expect(
+    dead_code,
+    reason = "decoding the fields is what is measured; nothing reads them"
+)]
+struct RawCompletion {
+    id: String,
+    object: String,
+    created: i64,
+    model: String,
+    choices: Vec<RawChoice>,
+    usage: Option<RawUsage>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[expect(dead_code, reason = "decoded, not read")]
+struct RawChoice {
+    index: u32,
+    message: RawMessage,
+    finish_reason: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[expect(dead_code, reason = "decoded, not read")]
+struct RawMessage {
+    role: String,
+    content: Option<String>,
+    reasoning_content: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[expect(dead_code, reason = "decoded, not read")]
+struct RawUsage {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    total_tokens: u64,
+}
+
+/// The request every contender sends: a short document and a question about it.
+fn request_body() -> serde_json::Value {
+    json!({
+        "model": MODEL,
+        "messages": [
+            {"role": "system", "content": "The lighthouse was built in 1874. Its lamp burns \
+                paraffin. Keepers climbed 217 steps every evening. The island has no trees."},
+            {"role": "user", "content": "How many steps did the keepers climb?"},
+        ],
+    })
+}
+
+struct Clients {
+    url: String,
+    body: serde_json::Value,
+    raw: reqwest::Client,
+    async_openai: async_openai::Client<OpenAIConfig>,
+    async_openai_request: async_openai::types::chat::CreateChatCompletionRequest,
+    facade: moonshot::Client,
+    facade_request: moonshot::chat::ChatRequest,
+}
+
+impl Clients {
+    fn new(base_url: &str) -> Result<Self, BenchError> {
+        let headers = throughput::headers()?;
+        let body = request_body();
+        Ok(Self {
+            url: format!("{base_url}/v1/chat/completions"),
+            raw: reqwest::Client::builder()
+                .default_headers(headers)
+                .timeout(FACADE_TIMEOUT)
+                .build()?,
+            async_openai: crate::case::async_openai(base_url),
+            async_openai_request: serde_json::from_value(body.clone())?,
+            facade: moonshot::Client::builder()
+                .api_key(API_KEY)
+                .base_url(base_url)
+                .build()?,
+            facade_request: moonshot::chat::ChatRequest::from(serde_json::from_value::<
+                moonshot::types::CreateChatCompletionRequest,
+            >(body.clone())?),
+            body,
+        })
+    }
+
+    async fn create(&self, contender: Contender) -> Result<(), BenchError> {
+        match contender {
+            Contender::Raw => {
+                let response = self.raw.post(&self.url).json(&self.body).send().await?;
+                black_box(response.error_for_status()?.json::<RawCompletion>().await?);
+            }
+            Contender::AsyncOpenai => {
+                let request = self.async_openai_request.clone();
+                black_box(self.async_openai.chat().create(request).await?);
+            }
+            Contender::Facade => {
+                let request = self.facade_request.clone();
+                black_box(self.facade.chat().create(request).await?);
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn measure(
+    clients: &Arc<Clients>,
+    contender: Contender,
+    concurrency: usize,
+    time: Duration,
+) -> Result<Sample, BenchError> {
+    let clients = Arc::clone(clients);
+    throughput::measure(concurrency, time, move || {
+        let clients = Arc::clone(&clients);
+        async move { clients.create(contender).await }
+    })
+    .await
+}
+
+/// Runs the chat group and prints its table.
+pub fn run(settings: &Settings) -> Result<(), BenchError> {
+    let server = ServerProcess::start()?;
+    let runtime = crate::runtime()?;
+    let clients = Arc::new(Clients::new(server.base_url())?);
+    let rounds = settings.rounds() as usize;
+    let time = settings.sample_time();
+    let contenders = Contender::ALL;
+
+    eprintln!("chat: warming up");
+    runtime.block_on(async {
+        for contender in contenders {
+            for concurrency in CONCURRENCIES {
+                measure(&clients, contender, concurrency, time / 2).await?;
+            }
+        }
+        Ok::<_, BenchError>(())
+    })?;
+
+    println!(
+        "## Chat completions, not streamed: `POST /v1/chat/completions`, requests per second\n"
+    );
+    println!(
+        "{rounds} rounds of {:.1} s per contender, interleaved; median (min–max). Ratios are to \
+         raw reqwest in the same round. CPU is the client process's CPU time per request (the \
+         server runs in another process and answers each request from its system message).\n",
+        time.as_secs_f64()
+    );
+    println!(
+        "| concurrency | client | req/s | ratio to raw | ratio to async-openai | client CPU µs/request |"
+    );
+    println!("|---:|---|---:|---:|---:|---:|");
+    let mut verdicts = Vec::new();
+    for concurrency in CONCURRENCIES {
+        let samples = throughput::rounds("chat", &contenders, concurrency, rounds, |c| {
+            runtime.block_on(measure(&clients, c, concurrency, time))
+        })?;
+        let rps: Vec<Vec<f64>> = samples
+            .iter()
+            .map(|s| s.iter().map(|s| s.requests_per_second).collect())
+            .collect();
+        for (index, &contender) in contenders.iter().enumerate() {
+            let cpu = Summary::of_each(&samples[index], |s| s.cpu_us_per_request)?;
+            let req_s = Summary::of(&rps[index]).ok_or("no samples")?;
+            let to_raw = Summary::of(&paired_ratios(&rps[index], &rps[0])).ok_or("no samples")?;
+            let to_peer = Summary::of(&paired_ratios(&rps[index], &rps[1])).ok_or("no samples")?;
+            if contender == Contender::Facade {
+                verdicts.push(format!(
+                    "- facade ≥ 95 % of raw configured like it at concurrency {concurrency}: {} \
+                     (median {:.1} %)",
+                    pass(to_raw.median >= 0.95),
+                    to_raw.median * 100.0
+                ));
+                verdicts.push(format!(
+                    "- facade at least as fast as async-openai at concurrency {concurrency}: {} \
+                     (median {:.1} %)",
+                    pass(to_peer.median >= 1.0),
+                    to_peer.median * 100.0
+                ));
+            }
+            println!(
+                "| {concurrency} | {} | {} | {} | {} | {} |",
+                contender.label(),
+                req_s.show(0),
+                if index == 0 {
+                    "1 (baseline)".to_owned()
+                } else {
+                    to_raw.show(3).to_string()
+                },
+                if index == 1 {
+                    "1".to_owned()
+                } else {
+                    to_peer.show(3).to_string()
+                },
+                cpu.show(1)
+            );
+        }
+    }
+    println!("\nTargets:\n{}\n", verdicts.join("\n"));
+    drop(clients);
+    Ok(())
+}
