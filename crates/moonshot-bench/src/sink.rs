@@ -1,6 +1,6 @@
 //! The harness's own server for the upload and stream groups, run in a process of its own (the
 //! hidden `serve-sink` subcommand): `POST /v1/files` reads the whole body without keeping it and
-//! answers a fixed file object; `POST /v1/chat/completions` streams an answer of as many chunks
+//! answers a fixed file object with the purpose the form sent; `POST /v1/chat/completions` streams an answer of as many chunks
 //! as the request's `max_completion_tokens`, each made as it is sent, so the server's memory
 //! does not grow with the stream. Any key is accepted.
 
@@ -50,15 +50,47 @@ fn router() -> Router {
         .route("/v1/chat/completions", post(stream_answer))
 }
 
-/// Reads the upload to its end, frame by frame, keeping none of it.
+/// How much of the body's start and end the sink keeps, to find the `purpose` field (sent
+/// before the file by some clients, after it by others).
+const KEPT: usize = 4096;
+
+/// Reads the upload to its end, frame by frame, keeping only its first and last few KB.
 async fn drain_upload(body: Body) -> Response {
     let mut frames = body.into_data_stream();
+    let (mut head, mut tail) = (Vec::new(), Vec::new());
     while let Some(frame) = frames.next().await {
-        if let Err(error) = frame {
-            return (StatusCode::BAD_REQUEST, error.to_string()).into_response();
+        match frame {
+            Ok(frame) => {
+                if head.len() < KEPT {
+                    head.extend_from_slice(&frame[..frame.len().min(KEPT - head.len())]);
+                }
+                tail.extend_from_slice(&frame[frame.len().saturating_sub(KEPT)..]);
+                tail.drain(..tail.len().saturating_sub(KEPT));
+            }
+            Err(error) => return (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
         }
     }
-    ([(CONTENT_TYPE, "application/json")], FILE_OBJECT).into_response()
+    let purpose = sent_purpose(&head)
+        .or_else(|| sent_purpose(&tail))
+        .unwrap_or_else(|| "file-extract".to_owned());
+    let object = FILE_OBJECT.replace(
+        r#""purpose":"file-extract""#,
+        &format!(r#""purpose":"{purpose}""#),
+    );
+    ([(CONTENT_TYPE, "application/json")], object).into_response()
+}
+
+/// The value of the form's `purpose` field, if `part` holds it whole and it is one word.
+pub fn sent_purpose(part: &[u8]) -> Option<String> {
+    const FIELD: &[u8] = b"name=\"purpose\"\r\n\r\n";
+    let start = part.windows(FIELD.len()).position(|w| w == FIELD)? + FIELD.len();
+    let value = &part[start..];
+    let end = value.windows(2).position(|w| w == b"\r\n")?;
+    let value = std::str::from_utf8(&value[..end]).ok()?;
+    value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        .then(|| value.to_owned())
 }
 
 /// Streams the answer the request asks for, one event made per chunk sent.
@@ -117,6 +149,15 @@ mod tests {
     use moonshot::types::{ChatCompletionChunk, ChatCompletionChunkChoicesItemFinishReason};
 
     use super::*;
+
+    #[test]
+    fn the_purpose_is_read_from_the_form_before_or_after_the_file() {
+        let field =
+            b"--b\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n--b--\r\n";
+        assert_eq!(sent_purpose(field).as_deref(), Some("batch"));
+        assert_eq!(sent_purpose(b"name=\"purpose\"\r\n\r\nno spaces\r\n"), None);
+        assert_eq!(sent_purpose(b"name=\"file\"\r\n\r\nabc"), None);
+    }
 
     fn decode(event: &Bytes) -> ChatCompletionChunk {
         let text = std::str::from_utf8(event).expect("UTF-8");

@@ -37,16 +37,20 @@ pub enum Uploader {
     Raw,
     /// `moonshot::Files::upload`.
     Facade,
+    /// async-openai's `files().create` with purpose `batch`: its closed `FilePurpose` cannot
+    /// name `file-extract`.
+    AsyncOpenai,
 }
 
 impl Uploader {
     /// In table order, the baseline first.
-    const ALL: [Self; 2] = [Self::Raw, Self::Facade];
+    const ALL: [Self; 3] = [Self::Raw, Self::Facade, Self::AsyncOpenai];
 
     fn label(self) -> &'static str {
         match self {
             Self::Raw => "raw reqwest multipart",
             Self::Facade => "facade `files().upload()`",
+            Self::AsyncOpenai => "async-openai `files().create()` (purpose batch)",
         }
     }
 }
@@ -108,6 +112,15 @@ impl Uploaders {
             Uploader::Facade => {
                 black_box(self.clients.facade.files().upload(path, PURPOSE).await?);
             }
+            Uploader::AsyncOpenai => {
+                use async_openai::types::files::{CreateFileRequest, FileInput, FilePurpose};
+                let request = CreateFileRequest {
+                    file: FileInput::from(path),
+                    purpose: FilePurpose::Batch,
+                    expires_after: None,
+                };
+                black_box(self.clients.async_openai.files().create(request).await?);
+            }
         }
         Ok(len)
     }
@@ -162,7 +175,7 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
     let rounds = settings.rounds() as usize;
     let repeats: u32 = if settings.quick { 1 } else { 3 };
 
-    let mut outcomes: [Vec<CaseOutcome>; 2] = Default::default();
+    let mut outcomes: [Vec<CaseOutcome>; 3] = Default::default();
     for round in 0..rounds {
         eprintln!("upload: round {}/{rounds}", round + 1);
         for index in case::rotation(round, Uploader::ALL.len()) {
@@ -197,6 +210,9 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
         let growth_all = Summary::of_each(outcomes, |o| o.growth_all_bytes() / MB)?;
         let ratio = if uploader == Uploader::Raw {
             "1 (baseline)".to_owned()
+        } else if uploader == Uploader::AsyncOpenai {
+            let ratios = Summary::of_each(&paired_ratios(&throughput, &raw), |r| *r)?;
+            ratios.show(3).to_string()
         } else {
             let ratios = Summary::of_each(&paired_ratios(&throughput, &raw), |r| *r)?;
             verdicts.push(format!(

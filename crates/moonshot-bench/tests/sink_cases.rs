@@ -83,7 +83,7 @@ fn each_uploader_sends_the_whole_file_and_decodes_the_answer() {
     );
     std::fs::write(&file, vec![b'x'; 300_000]).expect("written");
     std::fs::write(&warm_up, b"warm").expect("written");
-    for uploader in ["raw", "facade"] {
+    for uploader in ["raw", "facade", "async-openai"] {
         let sent = units(&[
             "upload-case".to_owned(),
             format!("--base-url={}", sink.base_url),
