@@ -39,6 +39,8 @@ pub struct CaseOutcome {
     pub peak_all_kib: u64,
     /// The median over the repeats of the time to the first unit, in seconds.
     pub first_seconds: Option<f64>,
+    /// The process's CPU time over all repeats, every thread's, in seconds.
+    pub cpu_seconds: f64,
 }
 
 /// Bytes per MB, as sizes and figures are given.
@@ -48,8 +50,13 @@ impl CaseOutcome {
     /// The line the child prints.
     pub fn to_line(self) -> String {
         let mut line = format!(
-            "units={} seconds={} baseline_kib={} peak_kib={} peak_all_kib={}",
-            self.units, self.seconds, self.baseline_kib, self.peak_kib, self.peak_all_kib
+            "units={} seconds={} baseline_kib={} peak_kib={} peak_all_kib={} cpu_seconds={}",
+            self.units,
+            self.seconds,
+            self.baseline_kib,
+            self.peak_kib,
+            self.peak_all_kib,
+            self.cpu_seconds
         );
         if let Some(first) = self.first_seconds {
             line.push_str(&format!(" first_seconds={first}"));
@@ -73,12 +80,18 @@ impl CaseOutcome {
                 Some(first) => Some(first.parse().ok()?),
                 None => None,
             },
+            cpu_seconds: field("cpu_seconds")?.parse().ok()?,
         })
     }
 
     /// Units per second: MB/s when the units are bytes and divided by [`MB`].
     pub fn rate(&self) -> f64 {
         self.units as f64 / self.seconds
+    }
+
+    /// CPU time per unit, in microseconds: what the work cost, however many threads did it.
+    pub fn cpu_us_per_unit(&self) -> f64 {
+        self.cpu_seconds * 1e6 / self.units.max(1) as f64
     }
 
     /// Peak growth of the first repeat, in bytes.
@@ -104,6 +117,7 @@ where
 {
     procfs::reset_peak()?;
     let baseline = procfs::resident()?;
+    let cpu_before = procfs::cpu_time()?;
     let started = Instant::now();
     let mut units = 0;
     let mut first_peak = None;
@@ -117,6 +131,7 @@ where
         }
     }
     let seconds = started.elapsed().as_secs_f64();
+    let cpu_seconds = procfs::cpu_time()?.saturating_sub(cpu_before).as_secs_f64();
     let peak_all_kib = procfs::resident()?.peak_kib;
     Ok(CaseOutcome {
         units,
@@ -125,6 +140,7 @@ where
         peak_kib: first_peak.unwrap_or(peak_all_kib),
         peak_all_kib,
         first_seconds: crate::stats::Summary::of(&firsts).map(|s| s.median),
+        cpu_seconds,
     })
 }
 
@@ -216,11 +232,13 @@ mod tests {
             peak_kib: 12_000,
             peak_all_kib: 13_000,
             first_seconds: None,
+            cpu_seconds: 0.25,
         };
         assert_eq!(CaseOutcome::from_line(&outcome.to_line()), Some(outcome));
         assert_eq!(outcome.rate(), 4_000_000.0);
         assert_eq!(outcome.growth_bytes(), 2000.0 * 1024.0);
         assert_eq!(outcome.growth_all_bytes(), 3000.0 * 1024.0);
+        assert_eq!(outcome.cpu_us_per_unit(), 0.125);
         let stream = CaseOutcome {
             first_seconds: Some(0.000_25),
             ..outcome

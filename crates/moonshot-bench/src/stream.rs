@@ -70,6 +70,10 @@ pub struct CaseArgs {
     /// How many answers are streamed, one after another.
     #[arg(long, default_value_t = 1)]
     repeats: u32,
+    /// Microseconds of work the reader does on each chunk (a busy loop), as a program that
+    /// prints or forwards each chunk does; 0 reads as fast as possible.
+    #[arg(long, default_value_t = 0)]
+    work_us: u64,
 }
 
 /// The request both readers send: the answer's length is its `max_completion_tokens`, one chunk
@@ -86,8 +90,14 @@ struct Readers {
 }
 
 impl Readers {
-    /// Streams one answer of `chunks` chunks to its end; fails unless every chunk arrived.
-    async fn read(&self, reader: StreamReader, chunks: u64) -> Result<Repeat, BenchError> {
+    /// Streams one answer of `chunks` chunks to its end, doing `work` on each; fails unless
+    /// every chunk arrived.
+    async fn read(
+        &self,
+        reader: StreamReader,
+        chunks: u64,
+        work: Duration,
+    ) -> Result<Repeat, BenchError> {
         let started = Instant::now();
         let mut first = None;
         let mut read = 0u64;
@@ -95,6 +105,7 @@ impl Readers {
             black_box(chunk);
             first.get_or_insert_with(|| started.elapsed());
             read += 1;
+            busy(work);
         };
         match reader {
             StreamReader::Raw => {
@@ -138,6 +149,7 @@ impl Readers {
                     black_box(chunk?);
                     first.get_or_insert_with(|| started.elapsed());
                     read += 1;
+                    busy(work);
                 }
             }
         }
@@ -156,11 +168,27 @@ pub fn run_case(args: &CaseArgs) -> Result<(), BenchError> {
         let readers = Readers {
             clients: ClientPair::new(&args.base_url)?,
         };
-        readers.read(args.reader, DEFAULT_CHUNKS).await?;
-        case::measure(args.repeats, || readers.read(args.reader, args.chunks)).await
+        let work = Duration::from_micros(args.work_us);
+        readers.read(args.reader, DEFAULT_CHUNKS, work).await?;
+        case::measure(args.repeats, || {
+            readers.read(args.reader, args.chunks, work)
+        })
+        .await
     })?;
     println!("{}", outcome.to_line());
     Ok(())
+}
+
+/// Spins for `work`: a consumer's work on a chunk, done on the reading thread as a program's
+/// would be (a sleep would hand the thread back to the runtime).
+fn busy(work: Duration) {
+    if work.is_zero() {
+        return;
+    }
+    let until = Instant::now() + work;
+    while Instant::now() < until {
+        std::hint::spin_loop();
+    }
 }
 
 /// How many answers of `chunks` chunks one process streams: enough chunks in all for the
@@ -211,10 +239,10 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
         chunks_per_case(settings.quick)
     );
     println!(
-        "| chunks | client | chunks/s | ratio to raw | first chunk (µs) | first chunk − raw (µs) \
-         | peak growth (MB) | growth over all answers (MB) |"
+        "| chunks | client | chunks/s | ratio to raw | CPU µs/chunk | first chunk (µs) | first \
+         chunk − raw (µs) | peak growth (MB) | growth over all answers (MB) |"
     );
-    println!("|---:|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     let mut verdicts = Vec::new();
     let mut facade_growth = Vec::new();
     let per_length = StreamReader::ALL.len();
@@ -285,9 +313,10 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
                 (ratios.show(3).to_string(), later.show(0).to_string())
             };
             println!(
-                "| {chunks} | {} | {} | {ratio} | {} | {later} | {} | {} |",
+                "| {chunks} | {} | {} | {ratio} | {} | {} | {later} | {} | {} |",
                 reader.label(),
                 Summary::of_each(&rates[index], |r| *r)?.show(0),
+                Summary::of_each(&outcomes[index], CaseOutcome::cpu_us_per_unit)?.show(2),
                 Summary::of_each(&firsts[index], |f| *f)?.show(0),
                 growth.show(2),
                 growth_all.show(2)
@@ -303,6 +332,49 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
         growth.join(", ")
     ));
     println!("\nTargets:\n{}\n", verdicts.join("\n"));
+    slow_consumer(&server, settings)
+}
+
+/// The chunks of the answer a slow consumer reads, and the work it does on each.
+const SLOW_CHUNKS: u64 = 50_000;
+const SLOW_WORK_US: u64 = 20;
+
+/// A reader that does some work on each chunk (printing it, forwarding it): whether the client
+/// waits for it (memory flat) or reads ahead into an unbounded queue (memory growing with the
+/// answer).
+fn slow_consumer(server: &ServerProcess, settings: &Settings) -> Result<(), BenchError> {
+    let rounds = settings.rounds().min(3) as usize;
+    let mut outcomes: Vec<Vec<CaseOutcome>> = vec![Vec::new(); StreamReader::ALL.len()];
+    for round in 0..rounds {
+        eprintln!("stream: slow consumer, round {}/{rounds}", round + 1);
+        for index in case::rotation(round, StreamReader::ALL.len()) {
+            outcomes[index].push(case::spawn(&[
+                "stream-case".to_owned(),
+                format!("--base-url={}", server.base_url()),
+                format!("--reader={}", case::arg(StreamReader::ALL[index])),
+                format!("--chunks={SLOW_CHUNKS}"),
+                "--repeats=1".to_owned(),
+                format!("--work-us={SLOW_WORK_US}"),
+            ])?);
+        }
+    }
+    println!("### A consumer that works {SLOW_WORK_US} µs on each chunk\n");
+    println!(
+        "{rounds} rounds, one answer of {SLOW_CHUNKS} chunks per process; median (min–max). \
+         The reader spins {SLOW_WORK_US} µs on each chunk on its own thread, as a program that \
+         prints or forwards each chunk works; peak growth as above.\n"
+    );
+    println!("| client | chunks/s | peak growth (MB) |");
+    println!("|---|---:|---:|");
+    for (reader, outcomes) in StreamReader::ALL.iter().zip(&outcomes) {
+        println!(
+            "| {} | {} | {} |",
+            reader.label(),
+            Summary::of_each(outcomes, CaseOutcome::rate)?.show(0),
+            Summary::of_each(outcomes, |o| o.growth_bytes() / MB)?.show(2),
+        );
+    }
+    println!();
     Ok(())
 }
 

@@ -501,3 +501,60 @@ async fn a_tool_call_with_arguments_that_are_not_json_is_an_error_naming_it() {
     );
     assert_eq!(server.hits(), 2);
 }
+
+/// A server that streams chunks every 2 ms for as long as its client reads them; it reports how
+/// many it wrote before the connection was closed under it.
+async fn endless_stream_server() -> (String, tokio::sync::oneshot::Receiver<usize>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let (closed, written) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.expect("a connection");
+        let mut request = vec![0u8; 64 * 1024];
+        let _ = socket.read(&mut request).await;
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+                    transfer-encoding: chunked\r\n\r\n";
+        if socket.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        let event = format!("data: {}\n\n", chunk(json!({"content": "word "})));
+        let framed = format!("{:x}\r\n{event}\r\n", event.len());
+        let mut sent = 0;
+        while socket.write_all(framed.as_bytes()).await.is_ok() {
+            sent += 1;
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            if sent > 20_000 {
+                break;
+            }
+        }
+        let _ = closed.send(sent);
+    });
+    (url, written)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_stream_closes_its_connection() {
+    let (url, written) = endless_stream_server().await;
+    let client = client(&url);
+    let mut stream = client
+        .chat()
+        .stream(ChatRequest::new("kimi-k2.6").user("Tell me everything."))
+        .await
+        .expect("opened");
+    for _ in 0..5 {
+        stream.next().await.expect("a chunk").expect("a good chunk");
+    }
+    drop(stream);
+    // The server's writes fail once the connection is closed: soon, not after 20,000 chunks.
+    let sent = tokio::time::timeout(Duration::from_secs(10), written)
+        .await
+        .expect("the connection closed within 10 s")
+        .expect("the server reports");
+    assert!(
+        sent < 1_000,
+        "the server wrote {sent} chunks after the stream was dropped"
+    );
+}

@@ -63,7 +63,7 @@ impl<'a> Chat<'a> {
     pub async fn create(&self, request: impl Into<ChatRequest>) -> Result<ChatCompletion, Error> {
         let request = request.into();
         request.check()?;
-        let body = request.to_body(false);
+        let body = encode(&request.into_body(false))?;
         self.client
             .send_with(
                 "create_chat_completion",
@@ -82,7 +82,7 @@ impl<'a> Chat<'a> {
     pub async fn stream(&self, request: impl Into<ChatRequest>) -> Result<ChatStream, Error> {
         let request = request.into();
         request.check()?;
-        let body = request.to_body(true);
+        let body = encode(&request.into_body(true))?;
         let idle = self.client.timeout();
         let opened = self
             .client
@@ -163,14 +163,27 @@ impl<'a> Chat<'a> {
     }
 }
 
+/// The request's body, written once for every attempt.
+fn encode(body: &moonshot_api::types::CreateChatCompletionRequest) -> Result<bytes::Bytes, Error> {
+    serde_json::to_vec(body)
+        .map(bytes::Bytes::from)
+        .map_err(|e| Error::InvalidInput {
+            name: "request",
+            reason: format!("it cannot be written as JSON: {e}"),
+        })
+}
+
 /// The request of one attempt.
 fn build(
     http: &reqwest::Client,
     base: &str,
-    body: &moonshot_api::types::CreateChatCompletionRequest,
+    body: &bytes::Bytes,
     timeout: Option<Duration>,
 ) -> reqwest::RequestBuilder {
-    let builder = http.post(format!("{base}/v1/chat/completions")).json(body);
+    let builder = http
+        .post(format!("{base}/v1/chat/completions"))
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body.clone());
     match timeout {
         Some(timeout) => builder.timeout(timeout),
         None => builder,
@@ -178,17 +191,27 @@ fn build(
 }
 
 /// A whole answer's body: a completion, or an error object even under status 200.
-async fn decode_completion(response: reqwest::Response) -> Result<ChatCompletion, Error> {
+///
+/// The body is decoded once, straight into the typed completion; only a body that does not
+/// decode, or holds no choice, is looked at again for an `error` key (skipped through, not
+/// built).
+async fn decode_completion(mut response: reqwest::Response) -> Result<ChatCompletion, Error> {
+    #[derive(serde::Deserialize)]
+    struct ErrorProbe {
+        error: Option<serde::de::IgnoredAny>,
+    }
     let status = response.status().as_u16();
-    let headers = response.headers().clone();
+    // The response is consumed below: its headers are taken, not copied.
+    let headers = std::mem::take(response.headers_mut());
     let body = response.bytes().await.map_err(transport_error)?;
-    let value: serde_json::Value = serde_json::from_slice(&body)
-        .map_err(|e| undecodable(status, request_id(&headers), e.to_string(), &body))?;
-    if value.get("error").is_some() {
+    let decoded = serde_json::from_slice::<ChatCompletionResponse>(&body);
+    if decoded.as_ref().map_or(true, |c| c.choices.is_empty())
+        && serde_json::from_slice::<ErrorProbe>(&body).is_ok_and(|p| p.error.is_some())
+    {
         return Err(error_from_body(status, &headers, &body));
     }
-    let completion: ChatCompletionResponse = serde_json::from_value(value)
-        .map_err(|e| undecodable(status, request_id(&headers), e.to_string(), &body))?;
+    let completion =
+        decoded.map_err(|e| undecodable(status, request_id(&headers), e.to_string(), &body))?;
     if completion.choices.is_empty() {
         return Err(undecodable(
             status,

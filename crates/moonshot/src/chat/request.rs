@@ -335,8 +335,8 @@ impl ChatRequest {
 
     /// The request to send, `stream` set as asked (Moonshot sends a stream's usage in its last
     /// chunk without being asked).
-    pub(crate) fn to_body(&self, stream: bool) -> CreateChatCompletionRequest {
-        let mut body = self.inner.clone();
+    pub(crate) fn into_body(self, stream: bool) -> CreateChatCompletionRequest {
+        let mut body = self.inner;
         body.stream = stream.then_some(true);
         body
     }

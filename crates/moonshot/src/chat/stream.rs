@@ -1,13 +1,20 @@
 //! A streamed answer: server-sent events parsed by `eventsource-stream`, one typed chunk each,
 //! until `data: [DONE]`.
+//!
+//! After the first chunk, a task of its own reads and decodes the events, at most
+//! [`READ_AHEAD`] chunks ahead of the reader: decoding runs beside the caller's work on the
+//! chunks (on another core, where the runtime has one), while a reader slower than the network
+//! holds the connection back instead of letting chunks pile up in memory.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use eventsource_stream::{Event, EventStreamError, Eventsource as _};
+use futures::future::{self, Either};
 use futures::{Stream, StreamExt as _};
 use moonshot_api::types::ChatCompletionChunk;
+use tokio::sync::mpsc;
 use tokio::time::{Instant, Sleep};
 
 use super::accumulate::ChatAccumulator;
@@ -15,6 +22,9 @@ use crate::error::Error;
 use crate::error::map::{error_from_body, transport_error, undecodable};
 
 type Events = Pin<Box<dyn Stream<Item = Result<Event, EventStreamError<reqwest::Error>>> + Send>>;
+
+/// How many decoded chunks the reading task may hold for a reader that has not taken them.
+pub(crate) const READ_AHEAD: usize = 64;
 
 /// The events of a response, and the first chunk, read within the attempt that sent it (so a
 /// failure before it is retried).
@@ -134,7 +144,8 @@ fn stalled(idle: Duration) -> Error {
 /// # }
 /// ```
 pub struct ChatStream {
-    events: Events,
+    /// The chunks the reading task decoded, in order; it ends after the last one.
+    chunks: mpsc::Receiver<Result<Read, Error>>,
     first: Option<ChatCompletionChunk>,
     answer: ChatAccumulator,
     request_id: Option<String>,
@@ -159,8 +170,12 @@ impl std::fmt::Debug for ChatStream {
 impl ChatStream {
     pub(crate) fn new(opened: Opened, idle: Duration) -> Self {
         let finished = opened.first.is_none();
+        let (sender, chunks) = mpsc::channel(READ_AHEAD);
+        if !finished {
+            tokio::spawn(read_ahead(opened.events, opened.request_id.clone(), sender));
+        }
         Self {
-            events: opened.events,
+            chunks,
             first: opened.first,
             answer: ChatAccumulator::default(),
             request_id: opened.request_id,
@@ -213,7 +228,7 @@ impl Stream for ChatStream {
         if this.finished {
             return Poll::Ready(None);
         }
-        match this.events.poll_next_unpin(cx) {
+        match this.chunks.poll_recv(cx) {
             Poll::Pending => {
                 while this.deadline.as_mut().poll(cx).is_ready() {
                     let due = this.last_event + this.idle;
@@ -230,9 +245,9 @@ impl Stream for ChatStream {
                 let error = ended_early();
                 Poll::Ready(Some(Err(this.broken(error))))
             }
-            Poll::Ready(Some(event)) => {
+            Poll::Ready(Some(read)) => {
                 this.last_event = Instant::now();
-                match read(event, this.request_id.as_deref()) {
+                match read {
                     Ok(Read::Chunk(chunk)) => {
                         this.answer.push(&chunk);
                         Poll::Ready(Some(Ok(*chunk)))
@@ -244,6 +259,32 @@ impl Stream for ChatStream {
                     Err(error) => Poll::Ready(Some(Err(this.broken(error)))),
                 }
             }
+        }
+    }
+}
+
+/// The reading task: decodes each event and hands it on, waiting while the reader holds
+/// [`READ_AHEAD`] chunks; ends after `[DONE]` or an error, when the events end (the reader then
+/// sees the end without `[DONE]`), or as soon as the reader is dropped, which drops the events
+/// and so closes the connection.
+async fn read_ahead(
+    mut events: Events,
+    request_id: Option<String>,
+    sender: mpsc::Sender<Result<Read, Error>>,
+) {
+    loop {
+        let event = {
+            let closed = std::pin::pin!(sender.closed());
+            match future::select(closed, events.next()).await {
+                Either::Left(((), _)) => return,
+                Either::Right((event, _)) => event,
+            }
+        };
+        let Some(event) = event else { return };
+        let read = read(event, request_id.as_deref());
+        let last = !matches!(read, Ok(Read::Chunk(_)));
+        if sender.send(read).await.is_err() || last {
+            return;
         }
     }
 }
