@@ -454,26 +454,33 @@ async fn batch_bodies_match_the_document_at_every_status() {
     assert_eq!(created["status"], "validating");
     let id = created["id"].as_str().expect("an id");
 
-    // Every status it passes through, as retrieved.
-    let mut statuses = Vec::new();
-    for _ in 0..100 {
+    // Every status it passes through, as retrieved, in the lifecycle's order.
+    const LIFECYCLE: [&str; 4] = ["validating", "in_progress", "finalizing", "completed"];
+    let mut statuses: Vec<String> = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while statuses.last().map(String::as_str) != Some("completed") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not completed: {statuses:?}"
+        );
         let batch = json(get(&server, &format!("{BATCHES}/{id}"), None).await).await;
         assert_valid(&object("get", BATCH), &batch, "a retrieved batch");
         let status = batch["status"].as_str().unwrap_or_default().to_owned();
         if statuses.last() != Some(&status) {
-            statuses.push(status.clone());
-        }
-        if status == "completed" {
-            break;
+            statuses.push(status);
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(statuses.first().map(String::as_str), Some("validating"));
-    assert_eq!(
-        statuses.last().map(String::as_str),
-        Some("completed"),
-        "{statuses:?}"
-    );
+    let order: Vec<usize> = statuses
+        .iter()
+        .map(|s| {
+            LIFECYCLE
+                .iter()
+                .position(|l| l == s)
+                .expect("a lifecycle status")
+        })
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{statuses:?}");
 
     let list = json(get(&server, &format!("{BATCHES}?limit=1"), None).await).await;
     assert_valid(&object("get", BATCHES), &list, "a page of batches");

@@ -122,7 +122,8 @@ fn stalled(idle: Duration) -> Error {
 ///
 /// It also rebuilds the whole answer as it goes ([`ChatStream::answer`]), so a caller can print
 /// chunks as they arrive and still have the complete message at the end. Nothing is buffered
-/// but the answer so far. A break mid-stream (an error event, a chunk that does not decode, a
+/// but the answer so far and at most 64 chunks decoded ahead of the reader by the stream's
+/// reading task (which needs a Tokio runtime, as every call does). A break mid-stream (an error event, a chunk that does not decode, a
 /// connection that drops or stalls, an end without `[DONE]`) is one [`Error::StreamBroken`]
 /// item that keeps what arrived; the stream ends after it. Dropping the stream closes the
 /// connection.
