@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::retrieve::pass;
 use crate::server::{API_KEY, ServerProcess};
 use crate::stats::{Summary, paired_ratios};
-use crate::throughput::{self, Sample};
+use crate::throughput;
 use crate::{BenchError, Settings};
 
 /// The concurrencies measured.
@@ -128,8 +128,12 @@ impl Clients {
             body,
         })
     }
+}
 
-    async fn create(&self, contender: Contender) -> Result<(), BenchError> {
+impl throughput::Clients for Clients {
+    type Contender = Contender;
+
+    async fn send(&self, contender: Contender) -> Result<(), BenchError> {
         match contender {
             Contender::Raw => {
                 let response = self.raw.post(&self.url).json(&self.body).send().await?;
@@ -148,20 +152,6 @@ impl Clients {
     }
 }
 
-async fn measure(
-    clients: &Arc<Clients>,
-    contender: Contender,
-    concurrency: usize,
-    time: Duration,
-) -> Result<Sample, BenchError> {
-    let clients = Arc::clone(clients);
-    throughput::measure(concurrency, time, move || {
-        let clients = Arc::clone(&clients);
-        async move { clients.create(contender).await }
-    })
-    .await
-}
-
 /// Runs the chat group and prints its table.
 pub fn run(settings: &Settings) -> Result<(), BenchError> {
     let server = ServerProcess::start()?;
@@ -172,14 +162,12 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
     let contenders = Contender::ALL;
 
     eprintln!("chat: warming up");
-    runtime.block_on(async {
-        for contender in contenders {
-            for concurrency in CONCURRENCIES {
-                measure(&clients, contender, concurrency, time / 2).await?;
-            }
-        }
-        Ok::<_, BenchError>(())
-    })?;
+    runtime.block_on(throughput::warm_up(
+        &clients,
+        &contenders[..],
+        &CONCURRENCIES,
+        time,
+    ))?;
 
     println!(
         "## Chat completions, not streamed: `POST /v1/chat/completions`, requests per second\n"
@@ -197,7 +185,12 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
     let mut verdicts = Vec::new();
     for concurrency in CONCURRENCIES {
         let samples = throughput::rounds("chat", &contenders, concurrency, rounds, |c| {
-            runtime.block_on(measure(&clients, c, concurrency, time))
+            runtime.block_on(throughput::measure_contender(
+                &clients,
+                c,
+                concurrency,
+                time,
+            ))
         })?;
         let rps: Vec<Vec<f64>> = samples
             .iter()

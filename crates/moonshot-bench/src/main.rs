@@ -168,16 +168,21 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            let mut message = error.to_string();
-            let mut source = error.source();
-            while let Some(cause) = source {
-                message.push_str(&format!(": {cause}"));
-                source = cause.source();
-            }
-            eprintln!("moonshot-bench: error: {message}");
+            eprintln!("moonshot-bench: error: {}", error_chain(&*error));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and each of its causes, joined by `: `.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    message
 }
 
 /// A multi-threaded Tokio runtime with the default worker count, as `#[tokio::main]` builds.

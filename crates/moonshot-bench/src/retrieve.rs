@@ -13,7 +13,7 @@ use moonshot_api::hooks::CallContext;
 
 use crate::server::{API_KEY, RETRIEVE_ID, ServerProcess};
 use crate::stats::{Summary, paired_ratios};
-use crate::throughput::{self, Sample};
+use crate::throughput::{self, Clients as _};
 use crate::{BenchError, Settings};
 
 /// The concurrencies measured: one request at a time, and many in flight over one client.
@@ -131,7 +131,21 @@ impl Clients {
         })
     }
 
-    async fn retrieve(&self, contender: Contender) -> Result<(), BenchError> {
+    /// What listing the files does for each client that can: the facade's and async-openai's.
+    async fn list(&self) -> [(&'static str, Result<usize, BenchError>); 2] {
+        let facade = self.facade.files().list().await.map(|f| f.len());
+        let peer = self.async_openai.files().list().await.map(|f| f.data.len());
+        [
+            ("facade `files().list()`", facade.map_err(Into::into)),
+            ("async-openai `files().list()`", peer.map_err(Into::into)),
+        ]
+    }
+}
+
+impl throughput::Clients for Clients {
+    type Contender = Contender;
+
+    async fn send(&self, contender: Contender) -> Result<(), BenchError> {
         match contender {
             Contender::Raw | Contender::RawWithTimeout => {
                 let client = match contender {
@@ -169,31 +183,6 @@ impl Clients {
         }
         Ok(())
     }
-
-    /// What listing the files does for each client that can: the facade's and async-openai's.
-    async fn list(&self) -> [(&'static str, Result<usize, BenchError>); 2] {
-        let facade = self.facade.files().list().await.map(|f| f.len());
-        let peer = self.async_openai.files().list().await.map(|f| f.data.len());
-        [
-            ("facade `files().list()`", facade.map_err(Into::into)),
-            ("async-openai `files().list()`", peer.map_err(Into::into)),
-        ]
-    }
-}
-
-/// Runs `contender` for `time`, with `concurrency` requests in flight.
-async fn measure(
-    clients: &Arc<Clients>,
-    contender: Contender,
-    concurrency: usize,
-    time: Duration,
-) -> Result<Sample, BenchError> {
-    let clients = Arc::clone(clients);
-    throughput::measure(concurrency, time, move || {
-        let clients = Arc::clone(&clients);
-        async move { clients.retrieve(contender).await }
-    })
-    .await
 }
 
 /// Runs the retrieve group and prints its table.
@@ -213,7 +202,7 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
     let mut failures = Vec::new();
     let mut working = Vec::new();
     for &contender in contenders {
-        match runtime.block_on(clients.retrieve(contender)) {
+        match runtime.block_on(clients.send(contender)) {
             Ok(()) => working.push(contender),
             Err(error) => failures.push((contender, one_line(&*error))),
         }
@@ -222,14 +211,12 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
     let contenders = &working[..];
 
     eprintln!("retrieve: warming up (connections, allocator, CPU frequency)");
-    runtime.block_on(async {
-        for &contender in contenders {
-            for concurrency in CONCURRENCIES {
-                measure(&clients, contender, concurrency, time / 2).await?;
-            }
-        }
-        Ok::<_, BenchError>(())
-    })?;
+    runtime.block_on(throughput::warm_up(
+        &clients,
+        contenders,
+        &CONCURRENCIES,
+        time,
+    ))?;
 
     println!("## Retrieve: `GET /v1/files/{{id}}`, requests per second\n");
     println!(
@@ -250,7 +237,12 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
     let mut verdicts = Vec::new();
     for concurrency in CONCURRENCIES {
         let samples = throughput::rounds("retrieve", contenders, concurrency, rounds, |c| {
-            runtime.block_on(measure(&clients, c, concurrency, time))
+            runtime.block_on(throughput::measure_contender(
+                &clients,
+                c,
+                concurrency,
+                time,
+            ))
         })?;
         let rps: Vec<Vec<f64>> = samples
             .iter()
@@ -318,12 +310,7 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
 
 /// An error and its causes on one line, for a table cell.
 fn one_line(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
+    let mut text = crate::error_chain(error);
     // The body a decoder quotes after its message is the server's answer, shown elsewhere.
     if let Some(cut) = text.find(" content:") {
         text.truncate(cut);
@@ -353,8 +340,11 @@ pub fn run_one(args: &OneArgs) -> Result<(), BenchError> {
     let clients = Arc::new(Clients::new(server.base_url())?);
     let time = Duration::from_secs_f64(args.seconds);
     let (warm_up, sample) = runtime.block_on(async {
-        let warm_up = measure(&clients, args.contender, args.concurrency, time / 2).await?;
-        let sample = measure(&clients, args.contender, args.concurrency, time).await?;
+        let warm_up =
+            throughput::measure_contender(&clients, args.contender, args.concurrency, time / 2)
+                .await?;
+        let sample =
+            throughput::measure_contender(&clients, args.contender, args.concurrency, time).await?;
         Ok::<_, BenchError>((warm_up, sample))
     })?;
     println!(

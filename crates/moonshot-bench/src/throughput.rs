@@ -2,6 +2,7 @@
 //! over one shared client for a fixed time, and the client process's CPU time per request.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
@@ -22,6 +23,56 @@ pub fn headers() -> Result<HeaderMap, BenchError> {
     headers.insert(AUTHORIZATION, authorization);
     headers.insert(USER_AGENT, HeaderValue::from_static("moonshot-bench"));
     Ok(headers)
+}
+
+/// A group's clients: each request of a contender's kind, over the client shared by every
+/// request of that kind.
+pub trait Clients: Send + Sync + 'static {
+    /// What sends the requests.
+    type Contender: Copy + Send + 'static;
+
+    /// Sends one request the way `contender` does, and decodes its answer.
+    fn send(
+        &self,
+        contender: Self::Contender,
+    ) -> impl Future<Output = Result<(), BenchError>> + Send;
+}
+
+/// Runs `contender` of `clients` for `time`, with `concurrency` requests in flight.
+///
+/// # Errors
+/// As [`measure`].
+pub async fn measure_contender<C: Clients>(
+    clients: &Arc<C>,
+    contender: C::Contender,
+    concurrency: usize,
+    time: Duration,
+) -> Result<Sample, BenchError> {
+    let clients = Arc::clone(clients);
+    measure(concurrency, time, move || {
+        let clients = Arc::clone(&clients);
+        async move { clients.send(contender).await }
+    })
+    .await
+}
+
+/// Runs every contender at every concurrency for half of `time` (connections, allocator, CPU
+/// frequency), its figures thrown away.
+///
+/// # Errors
+/// The first error a request ends in.
+pub async fn warm_up<C: Clients>(
+    clients: &Arc<C>,
+    contenders: &[C::Contender],
+    concurrencies: &[usize],
+    time: Duration,
+) -> Result<(), BenchError> {
+    for &contender in contenders {
+        for &concurrency in concurrencies {
+            measure_contender(clients, contender, concurrency, time / 2).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Runs `rounds` rounds of every contender at `concurrency`, each round starting one contender

@@ -174,12 +174,7 @@ pub(crate) async fn run(
         }
         BatchesCommand::Results { id, output } => {
             let batch = client.batches().retrieve(&id).await?;
-            let files: Vec<&str> = [&batch.output_file_id, &batch.error_file_id]
-                .into_iter()
-                .flatten()
-                .map(String::as_str)
-                .filter(|f| !f.is_empty())
-                .collect();
+            let files = moonshot::batches::result_files(&batch);
             if files.is_empty() {
                 return Err(Failure::Local(format!(
                     "batch {id} is {} and has no results{}",

@@ -45,11 +45,11 @@ pub(super) async fn create_batch(
         )));
     }
     let window = field("completion_window").unwrap_or_default();
-    if window_hours(window).is_none_or(|h| !(12..=168).contains(&h)) {
+    let Some(hours) = window_hours(window).filter(|h| (12..=168).contains(h)) else {
         return Err(ApiError::invalid_request(format!(
             "`completion_window` {window:?} is not supported: from 12h to 7d, e.g. 24h or 3d"
         )));
-    }
+    };
     let metadata = check_metadata(body.get("metadata"))?;
     let purpose = match state.store.get(input_file_id) {
         None => {
@@ -65,7 +65,6 @@ pub(super) async fn create_batch(
         )));
     }
     let created_at = unix_now();
-    let hours = window_hours(window).unwrap_or(24);
     let mut object = Map::new();
     for (key, value) in [
         ("object", json!("batch")),

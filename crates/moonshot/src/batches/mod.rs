@@ -80,6 +80,17 @@ pub fn is_terminal(status: &BatchStatus) -> bool {
     )
 }
 
+/// The ids of the files that hold a batch's results: its output file, then its error file,
+/// those it has.
+pub fn result_files(batch: &Batch) -> Vec<&str> {
+    [&batch.output_file_id, &batch.error_file_id]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .filter(|id| !id.is_empty())
+        .collect()
+}
+
 /// One page of [`Batches::list_page`].
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -320,12 +331,7 @@ impl<'a> Batches<'a> {
         batch: &Batch,
     ) -> impl Stream<Item = Result<BatchResult, Error>> + Send + 'a {
         let files = self.client.files();
-        let ids: Vec<String> = [&batch.output_file_id, &batch.error_file_id]
-            .into_iter()
-            .flatten()
-            .filter(|id| !id.is_empty())
-            .cloned()
-            .collect();
+        let ids: Vec<String> = result_files(batch).into_iter().map(str::to_owned).collect();
         futures::stream::iter(ids)
             .then(move |file_id| async move {
                 let chunks = files.content_stream(&file_id).await?;
