@@ -49,8 +49,8 @@ struct Cli {
     max_retries: Option<u32>,
     /// Run against a built-in local server with demo files: no key, no network (conflicts with
     /// --base-url and --api-key; their environment variables are ignored). Its files are kept
-    /// between commands in $MOONSHOT_MOCK_STATE (default: a directory in the system's temporary
-    /// directory); delete it to start afresh.
+    /// between commands in $MOONSHOT_MOCK_STATE (default: moonshot/mock in your cache
+    /// directory); delete it to start afresh. A path that is not a state directory is refused.
     #[arg(long, global = true)]
     mock: bool,
     /// Log each request to stderr (-vv for more); the API key is never logged.
@@ -194,20 +194,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let mut mock = None;
     let mut builder = Client::builder();
     if cli.mock {
-        let (files, batches) =
-            mock_state::load(&mock_state::state_dir()).map_err(Failure::Local)?;
-        // Short delays, so that waiting for a file or a batch shows.
-        let server = moonshot_mock::MockServer::builder()
-            .files(files)
-            .batches(batches)
-            .map_err(|e| Failure::Local(format!("the --mock state cannot be read: {e}")))?
-            .processing_delay(Duration::from_millis(300))
-            .batch_duration(Duration::from_secs(2))
-            .start()
-            .await
-            .map_err(|e| Failure::Local(format!("the local server did not start: {e}")))?;
-        builder = builder.base_url(server.base_url()).api_key("sk-mock");
-        mock = Some(server);
+        let session = MockSession::start().await?;
+        builder = builder
+            .base_url(session.server.base_url())
+            .api_key(MOCK_KEY);
+        mock = Some(session);
     } else {
         let key = cli
             .api_key
@@ -246,14 +237,65 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Balance => account::balance(&client, style).await,
         Command::Estimate { model, text } => account::estimate(&client, &model, &text, style).await,
     };
-    if let Some(server) = &mock {
-        let saved = mock_state::save(&client, server, &mock_state::state_dir()).await;
+    if let Some(session) = mock {
+        let saved = session.save().await;
         if let (Ok(()), Err(message)) = (&result, saved) {
             return Err(Failure::Local(message));
         }
     }
-    drop(mock);
     result
+}
+
+/// The key of the built-in local server.
+const MOCK_KEY: &str = "sk-mock";
+
+/// `--mock`: the local server, started from the state directory, and what it held then.
+struct MockSession {
+    server: moonshot_mock::MockServer,
+    state: mock_state::StateDir,
+    /// The state's own client: the command's `--timeout` and retries are not its.
+    client: Client,
+    before: mock_state::Snapshot,
+}
+
+impl MockSession {
+    async fn start() -> Result<Self, Failure> {
+        let state = mock_state::StateDir::open().map_err(Failure::Usage)?;
+        let (files, batches) = state
+            .load()
+            .and_then(mock_state::Snapshot::into_server_input)
+            .map_err(Failure::Local)?;
+        // Short delays, so that waiting for a file or a batch shows.
+        let server = moonshot_mock::MockServer::builder()
+            .files(files)
+            .batches(batches)
+            .map_err(|e| Failure::Local(format!("the --mock state cannot be read: {e}")))?
+            .processing_delay(Duration::from_millis(300))
+            .batch_duration(Duration::from_secs(2))
+            .start()
+            .await
+            .map_err(|e| Failure::Local(format!("the local server did not start: {e}")))?;
+        let client = Client::builder()
+            .base_url(server.base_url())
+            .api_key(MOCK_KEY)
+            .build()?;
+        let before = mock_state::Snapshot::of(&client, &server)
+            .await
+            .map_err(Failure::Local)?;
+        Ok(Self {
+            server,
+            state,
+            client,
+            before,
+        })
+    }
+
+    /// Writes what the command changed into the state directory, then stops the server.
+    async fn save(self) -> Result<(), String> {
+        mock_state::settle(&self.client, &self.server).await;
+        let after = mock_state::Snapshot::of(&self.client, &self.server).await?;
+        self.state.save(&self.before, &after)
+    }
 }
 
 fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
