@@ -458,10 +458,13 @@ async fn usage_errors_exit_2() {
         (&unknown, "unrecognized subcommand 'rename'"),
         (zero, "'--timeout <DURATION>': `0` is no time at all"),
         (tiny, "'--timeout <DURATION>': `1e-9` is not a duration"),
-        (negative, "'--timeout <DURATION>': `-1` is not a duration"),
+        (
+            negative,
+            "'--timeout <DURATION>': `-1` is negative: a duration must be positive",
+        ),
         (
             huge,
-            "'--timeout <DURATION>': `100000000000000000000` is not a duration",
+            "'--timeout <DURATION>': `100000000000000000000` is too large",
         ),
         (
             &negative_retries,
