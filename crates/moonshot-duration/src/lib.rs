@@ -27,7 +27,7 @@ pub fn parse_delay(text: &str) -> Result<Duration, String> {
     let trimmed = text.trim();
     if trimmed.starts_with('-') {
         return Err(format!(
-            "`{text}` is negative: a duration must be positive, {ACCEPTED}"
+            "`{text}` is negative: a duration must be positive: give {ACCEPTED}"
         ));
     }
     // A bare number is seconds, read here: humantime wants a unit, and reports a fraction finer
@@ -81,7 +81,9 @@ fn seconds(text: &str, trimmed: &str) -> Result<Duration, String> {
         });
     }
     // At most nine digits: padded to nine, they are the nanoseconds.
-    let nanos = format!("{nanos:0<9}").parse::<u32>().map_err(|_| not_a_number())?;
+    let nanos = format!("{nanos:0<9}")
+        .parse::<u32>()
+        .map_err(|_| not_a_number())?;
     Ok(Duration::new(secs, nanos))
 }
 
