@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use clap::Subcommand;
 use futures::{StreamExt as _, TryStreamExt as _};
-use moonshot::batches::{Batch, BatchInput, BatchOutcome, BatchResult, CompletionWindow};
+use moonshot::batches::{Batch, BatchOutcome, BatchResult, CompletionWindow};
 use moonshot::types::BatchCreateRequest;
 use moonshot::{Client, Purpose};
 use serde_json::json;
 
 use crate::output::download;
-use crate::{Failure, Style, print, print_json, table};
+use crate::{Failure, Style, local, print, print_json, table, terminal};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum BatchesCommand {
@@ -25,22 +25,23 @@ pub(crate) enum BatchesCommand {
         /// The JSON Lines file.
         file: PathBuf,
         /// How long the batch may run: 12h to 7d, e.g. 24h, 36h, 3d.
-        #[arg(long, value_name = "WINDOW", default_value = "1d", value_parser = parse_window)]
+        #[arg(long, value_name = "WINDOW", default_value = "1d", value_parser = parse_window, allow_negative_numbers = true)]
         window: CompletionWindow,
-        /// Metadata to keep with the batch, KEY=VALUE (up to 16).
+        /// Metadata to keep with the batch, KEY=VALUE (up to 16; keys of at most 64 characters,
+        /// values of at most 512).
         #[arg(long, value_name = "KEY=VALUE", value_parser = parse_pair)]
         metadata: Vec<(String, String)>,
         /// Then wait until it ends, showing its progress on stderr.
         #[arg(long)]
         wait: bool,
         /// How long --wait waits at most: 90s, 30m, 24h.
-        #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = moonshot_duration::parse_timeout, requires = "wait")]
+        #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = moonshot_duration::parse_timeout, requires = "wait", allow_negative_numbers = true)]
         deadline: Duration,
     },
     /// List the account's batches, newest first (a table on a terminal, JSON otherwise).
     List {
         /// Show at most N batches.
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", value_parser = parse_limit, allow_negative_numbers = true)]
         limit: Option<usize>,
     },
     /// Print a batch as JSON.
@@ -53,7 +54,7 @@ pub(crate) enum BatchesCommand {
         /// The batch's id.
         id: String,
         /// How long to wait at most: 90s, 30m, 24h.
-        #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = moonshot_duration::parse_timeout)]
+        #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = moonshot_duration::parse_timeout, allow_negative_numbers = true)]
         deadline: Duration,
     },
     /// Cancel a validating or running batch.
@@ -73,11 +74,29 @@ pub(crate) enum BatchesCommand {
 }
 
 fn parse_window(text: &str) -> Result<CompletionWindow, String> {
+    if text.trim().starts_with('-') {
+        return Err(format!(
+            "`{text}` is negative: a window must be positive, 12h to 7d, e.g. 24h, 36h, 3d"
+        ));
+    }
     text.parse().map_err(|e: moonshot::Error| match e {
         moonshot::Error::InvalidInput { reason, .. } => reason,
         other => other.to_string(),
     })
 }
+
+fn parse_limit(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a count: the limit must be a positive whole number, e.g. 10"
+        )),
+    }
+}
+
+/// The documented limits of a batch's metadata, checked before its input is uploaded.
+const MAX_METADATA_PAIRS: usize = 16;
+const MAX_METADATA_KEY_CHARS: usize = 64;
 
 fn parse_pair(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
@@ -99,7 +118,8 @@ pub(crate) async fn run(
             wait,
             deadline,
         } => {
-            let input = BatchInput::read(&file)?;
+            // Everything is checked before the input is uploaded: a refusal leaves no file behind.
+            let input = local::read_batch_input(&file)?;
             let mut request = BatchCreateRequest {
                 input_file_id: String::new(),
                 endpoint: moonshot::batches::CHAT_COMPLETIONS_ENDPOINT.into(),
@@ -107,12 +127,24 @@ pub(crate) async fn run(
                 metadata: Default::default(),
             };
             for (key, value) in metadata {
+                if key.chars().count() > MAX_METADATA_KEY_CHARS {
+                    return Err(Failure::Usage(format!(
+                        "--metadata {key}: keys are at most {MAX_METADATA_KEY_CHARS} characters"
+                    )));
+                }
                 let value = value.try_into().map_err(|e| {
                     Failure::Usage(format!(
                         "--metadata {key}: {e}: values are at most 512 characters"
                     ))
                 })?;
                 request.metadata.insert(key, value);
+            }
+            if request.metadata.len() > MAX_METADATA_PAIRS {
+                return Err(Failure::Usage(format!(
+                    "--metadata: {} keys given, but a batch carries at most {MAX_METADATA_PAIRS} \
+                     pairs",
+                    request.metadata.len()
+                )));
             }
             let name = file
                 .file_name()
@@ -122,11 +154,18 @@ pub(crate) async fn run(
                 .files()
                 .upload_bytes(input.as_jsonl().to_vec(), name, Purpose::Batch)
                 .await?;
-            request.input_file_id = uploaded.id;
-            let batch = client.batches().create_with(request).await?;
+            request.input_file_id = uploaded.id.clone();
+            let batch = match client.batches().create_with(request).await {
+                Ok(batch) => batch,
+                Err(error) => {
+                    // No batch uses the input: it is not left on the account.
+                    let _ = client.files().delete(&uploaded.id).await;
+                    return Err(error.into());
+                }
+            };
             eprintln!(
                 "created {} from {} ({} requests to {})",
-                batch.id,
+                terminal::line(&batch.id),
                 file.display(),
                 input.len(),
                 input.model().unwrap_or_default()
@@ -169,7 +208,10 @@ pub(crate) async fn run(
             let batch = client.batches().cancel(&id).await?;
             match style {
                 Style::Json => print_json(&batch),
-                Style::Human => print(&format!("{} is {}", batch.id, batch.status)),
+                Style::Human => print(&terminal::line(&format!(
+                    "{} is {}",
+                    batch.id, batch.status
+                ))),
             }
         }
         BatchesCommand::Results { id, output } => {
@@ -212,7 +254,7 @@ async fn wait_for(client: &Client, id: &str, deadline: Duration) -> Result<Batch
                 b.id, b.status, counts.completed, counts.total, counts.failed
             );
             if line != last {
-                eprintln!("{line}");
+                eprintln!("{}", terminal::line(&line));
                 last = line;
             }
         })
@@ -227,7 +269,7 @@ fn finished(batch: &Batch, style: Style) -> Result<(), Failure> {
         if style == Style::Human {
             eprintln!(
                 "read its results with `moonshot batches results {}`",
-                batch.id
+                terminal::line(&batch.id)
             );
         }
         Ok(())
@@ -243,7 +285,7 @@ fn finished(batch: &Batch, style: Style) -> Result<(), Failure> {
 fn show(batch: &Batch, style: Style) -> Result<(), Failure> {
     match style {
         Style::Json => print_json(batch),
-        Style::Human => print(&format!(
+        Style::Human => print(&terminal::line(&format!(
             "{}: {}, {}/{} done, {} failed, window {}{}{}",
             batch.id,
             batch.status,
@@ -261,7 +303,7 @@ fn show(batch: &Batch, style: Style) -> Result<(), Failure> {
                 .as_deref()
                 .map(|f| format!(", errors {f}"))
                 .unwrap_or_default(),
-        )),
+        ))),
     }
 }
 
@@ -278,8 +320,8 @@ async fn print_results(client: &Client, batch: &Batch, style: Style) -> Result<(
             Style::Json => print(&result_json(&result).to_string())?,
             Style::Human => print(&format!(
                 "{}\t{}",
-                result.custom_id.as_deref().unwrap_or("(no custom_id)"),
-                result.outcome.to_string().replace('\n', " ")
+                terminal::line(result.custom_id.as_deref().unwrap_or("(no custom_id)")),
+                terminal::line(&result.outcome.to_string().replace('\n', " "))
             ))?,
         }
     }

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use moonshot::{Client, Error, FileObject};
 
 use crate::output::download;
-use crate::{Failure, Style, output_failure, print, print_json, table};
+use crate::{Failure, Style, local, output_failure, print, print_json, table, terminal};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum FilesCommand {
@@ -18,7 +18,8 @@ pub(crate) enum FilesCommand {
         /// The file's id.
         id: String,
     },
-    /// Print a file's extracted content, exactly as served.
+    /// Print a file's extracted content, exactly as served (control characters escaped on a
+    /// terminal).
     Content {
         /// The file's id.
         id: String,
@@ -46,7 +47,7 @@ pub(crate) enum FilesCommand {
         #[arg(long)]
         wait: bool,
         /// How long --wait waits at most: seconds (120) or 90s, 5m.
-        #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = moonshot_duration::parse_timeout, requires = "wait")]
+        #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = moonshot_duration::parse_timeout, requires = "wait", allow_negative_numbers = true)]
         deadline: Duration,
     },
     /// List the account's files (a table on a terminal, JSON when piped or with --json).
@@ -61,7 +62,7 @@ pub(crate) enum FilesCommand {
         /// The file's id.
         id: String,
         /// How long to wait at most: seconds (120) or 90s, 5m.
-        #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = moonshot_duration::parse_timeout)]
+        #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = moonshot_duration::parse_timeout, allow_negative_numbers = true)]
         deadline: Duration,
     },
 }
@@ -91,6 +92,12 @@ pub(crate) async fn run(
             eprintln!("wrote {written} bytes to {}", path.display());
             Ok(())
         }
+        // A person at a terminal sees the text with its control characters escaped; a program
+        // gets the body exactly.
+        FilesCommand::Content { id, .. } if std::io::stdout().is_terminal() => {
+            let content = client.files().content(&id).await?;
+            print(&terminal::text(content.as_str()))
+        }
         FilesCommand::Content { id, .. } => {
             let mut stdout = tokio::io::stdout();
             match client.files().content_to_writer(&id, &mut stdout).await {
@@ -102,7 +109,12 @@ pub(crate) async fn run(
             let file = client.files().retrieve(&id).await?;
             print_json(&file)?;
             let content = client.files().content(&id).await?;
-            print(&format!("\n{}", content.parsed().content))
+            let text = content.parsed().content;
+            if std::io::stdout().is_terminal() {
+                print(&format!("\n{}", terminal::text(&text)))
+            } else {
+                print(&format!("\n{text}"))
+            }
         }
         FilesCommand::Upload {
             path,
@@ -110,6 +122,7 @@ pub(crate) async fn run(
             wait,
             deadline,
         } => {
+            local::check_file(&path)?;
             let file = upload(client, &path, &purpose).await?;
             let file = if wait {
                 client
@@ -147,7 +160,7 @@ pub(crate) async fn run(
             let deleted = client.files().delete(&id).await?;
             match style {
                 Style::Json => print_json(&deleted),
-                Style::Human => print(&format!("deleted {}", deleted.id)),
+                Style::Human => print(&terminal::line(&format!("deleted {}", deleted.id))),
             }
         }
         FilesCommand::Wait { id, deadline } => {
@@ -188,7 +201,7 @@ async fn upload(client: &Client, path: &Path, purpose: &str) -> Result<FileObjec
 fn show_file(file: &FileObject, style: Style, done: &str) -> Result<(), Failure> {
     match style {
         Style::Json => print_json(file),
-        Style::Human => print(&format!(
+        Style::Human => print(&terminal::line(&format!(
             "{done} {}: {}, {} bytes, purpose {}, status {}{}",
             file.id,
             file.filename,
@@ -200,6 +213,6 @@ fn show_file(file: &FileObject, style: Style, done: &str) -> Result<(), Failure>
                 .filter(|d| !d.is_empty())
                 .map(|d| format!(" ({d})"))
                 .unwrap_or_default()
-        )),
+        ))),
     }
 }

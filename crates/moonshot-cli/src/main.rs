@@ -6,9 +6,12 @@ mod account;
 mod batches;
 mod chat;
 mod files;
+mod local;
+mod logging;
 mod mock_state;
 mod output;
 mod signals;
+mod terminal;
 
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
@@ -107,9 +110,9 @@ enum Failure {
     /// Whoever read standard output stopped reading (`moonshot ... | head`): nothing is wrong,
     /// and nothing more is said; exit 0.
     OutputClosed,
-    /// Ctrl-C or SIGTERM stopped a download, whose partial file was removed: exit 128 plus the
-    /// signal's number, as a shell reports it.
-    Interrupted(Signal),
+    /// Ctrl-C or SIGTERM stopped the command, after the cleanup the text says (a download's
+    /// partial file removed, say): exit 128 plus the signal's number, as a shell reports it.
+    Interrupted(Signal, &'static str),
 }
 
 /// A failure to write to standard output: the reader going away is [`Failure::OutputClosed`].
@@ -150,43 +153,28 @@ async fn main() -> ExitCode {
             }
         }
     }
-    init_logging(cli.verbose);
+    let key = (!cli.mock).then(|| cli.api_key.clone()).flatten();
+    logging::init(cli.verbose, key);
+    // Each message is one line, whatever a server put in it.
     match run(cli).await {
         Ok(()) | Err(Failure::OutputClosed) => ExitCode::SUCCESS,
         Err(Failure::Call(error)) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", terminal::line(&error.to_string()));
             ExitCode::from(1)
         }
         Err(Failure::Local(message)) => {
-            eprintln!("error: {message}");
+            eprintln!("error: {}", terminal::line(&message));
             ExitCode::from(1)
         }
         Err(Failure::Usage(message)) => {
-            eprintln!("error: {message}");
+            eprintln!("error: {}", terminal::line(&message));
             ExitCode::from(2)
         }
-        Err(Failure::Interrupted(signal)) => {
-            eprintln!(
-                "interrupted by {}: the download stopped, and no partial file was left",
-                signal.name()
-            );
+        Err(Failure::Interrupted(signal, what)) => {
+            eprintln!("interrupted by {}: {what}", signal.name());
             ExitCode::from(signal.exit_code())
         }
     }
-}
-
-fn init_logging(verbose: u8) {
-    let filter = match verbose {
-        0 => return,
-        1 => "moonshot=info",
-        _ => "moonshot=trace",
-    };
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
@@ -301,7 +289,7 @@ impl MockSession {
 fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Failure::Local(format!("cannot print JSON: {e}")))?;
-    print(&text)
+    print(&terminal::json(text))
 }
 
 /// Writes `text` and a newline to standard output; unlike `println!`, a reader that went away
@@ -313,10 +301,15 @@ fn print(text: &str) -> Result<(), Failure> {
         .map_err(|e| output_failure(&e))
 }
 
-/// Rows under a header, each column as wide as its widest cell.
+/// Rows under a header, each column as wide as its widest cell; a cell's control characters
+/// are escaped, so that each row stays one line.
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|c| terminal::line(c).into_owned()).collect())
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
@@ -354,6 +347,18 @@ mod tests {
         assert_eq!(
             table(&["ID", "STATUS", "FILENAME"], &rows),
             "ID      STATUS      FILENAME\nfile-1  ok          a.txt\nf       processing  长文本.md"
+        );
+    }
+
+    #[test]
+    fn a_cell_from_a_server_cannot_break_its_row_or_drive_the_terminal() {
+        let rows = vec![vec![
+            "file-1".to_owned(),
+            "a\u{1b}]0;pwned\u{7}\nfile-2  ok".to_owned(),
+        ]];
+        assert_eq!(
+            table(&["ID", "FILENAME"], &rows),
+            "ID      FILENAME\nfile-1  a\\u{1b}]0;pwned\\u{7}\\nfile-2  ok"
         );
     }
 }

@@ -8,10 +8,10 @@
 //!   the rename. When that cannot keep what the old file was (it has other hard links, or its
 //!   owner cannot be given to the new file), the whole content is first downloaded to the
 //!   temporary file, then copied into the existing file, which keeps its inode;
-//! - a device, a FIFO or a socket: written through, as a shell's `>` would; nothing is renamed
-//!   over it;
+//! - a device, a FIFO, a pipe or a socket: written through, as a shell's `>` would; nothing is
+//!   renamed over it. `/dev/stdout` and `/proc/self/fd/1` are standard output, whatever it is;
 //! - a symbolic link: followed to what it points at, which is then written as above;
-//! - a directory: refused.
+//! - a directory, or nothing at a path ending in `/` (which names a directory): refused.
 //!
 //! A download that fails, or that Ctrl-C or SIGTERM interrupts, removes its temporary file and
 //! leaves `PATH` as it was.
@@ -72,7 +72,10 @@ pub(crate) async fn download(client: &Client, ids: &[&str], path: &Path) -> Resu
         written = copied => written,
         signal = interrupts.received() => {
             progress.finish_and_clear();
-            return Err(Failure::Interrupted(signal));
+            return Err(Failure::Interrupted(
+                signal,
+                "the download stopped, and no partial file was left",
+            ));
         }
     };
     progress.finish_and_clear();
@@ -116,11 +119,31 @@ impl Destination {
     /// loop, or its metadata cannot be read.
     pub(crate) fn resolve(path: &Path) -> Result<Self, String> {
         let shown = path.display().to_string();
+        // Asked of the kernel, which follows every link, even those of /proc/self/fd that name a
+        // pipe or a socket and lead nowhere on disk: what is neither a file nor a directory is
+        // written through at `path` itself.
+        if let Ok(metadata) = std::fs::metadata(path)
+            && !metadata.is_file()
+            && !metadata.is_dir()
+        {
+            return Ok(Self {
+                shown,
+                path: path.to_owned(),
+                existing: Some(metadata),
+            });
+        }
         let mut current = path.to_owned();
         for _ in 0..MAX_LINKS {
             let metadata = match std::fs::symlink_metadata(&current) {
                 Ok(metadata) => metadata,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    if names_a_directory(&current) {
+                        return Err(format!(
+                            "{shown} ends in `/`, so it names a directory, and there is none: \
+                             give the path of a file, e.g. {}",
+                            Path::new(&shown).join("content.txt").display()
+                        ));
+                    }
                     return Ok(Self {
                         shown,
                         path: current,
@@ -181,9 +204,18 @@ impl Destination {
             use std::os::unix::fs::PermissionsExt as _;
             builder.permissions(std::fs::Permissions::from_mode(0o666));
         }
-        let temporary = builder
-            .tempfile_in(dir)
-            .map_err(|e| format!("cannot create a file in {}: {e}", dir.display()))?;
+        let temporary = builder.tempfile_in(dir).map_err(|e| {
+            if e.kind() == io::ErrorKind::NotFound {
+                format!(
+                    "{}: the directory {} does not exist: create it first, or give a path in \
+                     one that does",
+                    self.shown,
+                    dir.display()
+                )
+            } else {
+                format!("cannot create a file in {}: {e}", dir.display())
+            }
+        })?;
         let file = temporary
             .reopen()
             .map_err(|e| format!("{}: {e}", temporary.path().display()))?;
@@ -226,6 +258,13 @@ impl Destination {
             }
         }
     }
+}
+
+/// Whether `path` ends in a separator, which makes it name a directory.
+fn names_a_directory(path: &Path) -> bool {
+    path.as_os_str()
+        .to_string_lossy()
+        .ends_with(['/', std::path::MAIN_SEPARATOR])
 }
 
 /// The directory a path is in; `.` for a bare file name.

@@ -299,12 +299,7 @@ async fn a_signal_during_a_download_leaves_no_file_behind() {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         assert_eq!(entries(dir.path()).len(), 1, "the download started");
-        let pid = child.id().expect("running").to_string();
-        let sent = std::process::Command::new("kill")
-            .args([signal, &pid])
-            .status()
-            .expect("kill");
-        assert!(sent.success());
+        send(signal, &child);
 
         let out = child.wait_with_output().await.expect("exits");
 
@@ -316,6 +311,17 @@ async fn a_signal_during_a_download_leaves_no_file_behind() {
             entries(dir.path())
         );
     }
+}
+
+/// Sends `signal` (`-INT`, `-TERM`) to the running `child`.
+#[cfg(unix)]
+fn send(signal: &str, child: &tokio::process::Child) {
+    let pid = child.id().expect("running").to_string();
+    let sent = std::process::Command::new("kill")
+        .args([signal, &pid])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
 }
 
 /// `moonshot files content DEMO_PDF_ID -o path` against `server`.
@@ -458,10 +464,13 @@ async fn usage_errors_exit_2() {
         (&unknown, "unrecognized subcommand 'rename'"),
         (zero, "'--timeout <DURATION>': `0` is no time at all"),
         (tiny, "'--timeout <DURATION>': `1e-9` is not a duration"),
-        (negative, "'--timeout <DURATION>': `-1` is not a duration"),
+        (
+            negative,
+            "'--timeout <DURATION>': `-1` is negative: a duration must be positive",
+        ),
         (
             huge,
-            "'--timeout <DURATION>': `100000000000000000000` is not a duration",
+            "'--timeout <DURATION>': `100000000000000000000` is too large",
         ),
         (
             &negative_retries,
@@ -960,4 +969,382 @@ async fn bad_batch_inputs_are_usage_errors_naming_the_line_and_nothing_is_upload
         files.iter().all(|f| f["purpose"] != "batch"),
         "nothing was uploaded: {files:?}"
     );
+}
+
+/// The command in `--mock` mode with its files in `state`, killed if it has not ended within a
+/// minute (a command that waits on a FIFO would never end).
+async fn mock_bounded(state: &Path, args: &[&str]) -> Output {
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_moonshot"))
+        .arg("--mock")
+        .args(args)
+        .env_remove("MOONSHOT_API_KEY")
+        .env_remove("MOONSHOT_BASE_URL")
+        .env("MOONSHOT_MOCK_STATE", state)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    tokio::time::timeout(Duration::from_secs(60), child)
+        .await
+        .unwrap_or_else(|_| panic!("{args:?} still runs after a minute"))
+        .expect("runs")
+}
+
+/// The ids of the files in the `--mock` state at `state`.
+async fn mock_file_ids(state: &Path) -> Vec<String> {
+    let out = mock_with_state(state, &["files", "list"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let files: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("JSON");
+    let mut ids: Vec<String> = files
+        .iter()
+        .filter_map(|f| f["id"].as_str().map(str::to_owned))
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+}
+
+/// A failure after the first `--file` was uploaded leaves none of them on the account: every
+/// local file is checked before any upload, and what was uploaded is deleted on the way out.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_that_fails_leaves_no_uploaded_file_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state");
+    let good = dir.path().join("good.txt");
+    std::fs::write(&good, "The lighthouse has 217 steps.").expect("write");
+    let binary = dir.path().join("binary.dat");
+    std::fs::write(&binary, [0u8, 159, 146, 150, 255, 0, 1, 2]).expect("write");
+    let fifo = dir.path().join("fifo");
+    mkfifo(&fifo);
+    let missing = dir.path().join("missing.txt");
+    let before = mock_file_ids(&state).await;
+    let path = |p: &Path| p.to_str().expect("utf-8").to_owned();
+    let (good, binary, fifo, missing) = (path(&good), path(&binary), path(&fifo), path(&missing));
+
+    for (extra, code, why) in [
+        (["--file", missing.as_str()], 2, "does not exist"),
+        (["--file", fifo.as_str()], 2, "is a FIFO"),
+        (["--file", binary.as_str()], 1, "failed"),
+        (["--file-id", "file-unknown"], 1, "not found"),
+    ] {
+        let mut args = vec!["chat", "--file", good.as_str()];
+        args.extend(extra);
+        args.push("How many steps?");
+
+        let out = mock_bounded(&state, &args).await;
+
+        assert_eq!(out.status.code(), Some(code), "{extra:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(why), "{extra:?}: {}", stderr(&out));
+        assert_eq!(mock_file_ids(&state).await, before, "{extra:?} left a file");
+    }
+}
+
+/// Ctrl-C or SIGTERM while `chat --file` waits deletes the file it uploaded, then exits as the
+/// shell expects.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_during_a_chat_deletes_the_files_it_uploaded() {
+    // Every answer waits, so the command is still at work once its upload shows in the list.
+    let slow = server(Faults::default().latency(Duration::from_millis(700))).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let notes = dir.path().join("signal-notes.txt");
+    std::fs::write(&notes, "The lighthouse has 217 steps.").expect("write");
+    let listed = || async {
+        let out = against(&slow, &["files", "list"]).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout(&out).contains("signal-notes.txt")
+    };
+    for (signal, code) in [("-TERM", 143), ("-INT", 130)] {
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_moonshot"))
+            .args(["--base-url", &slow.base_url(), "--api-key", KEY])
+            .args(["--timeout", "30", "chat", "--file"])
+            .arg(&notes)
+            .arg("How many steps?")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("runs");
+        let mut uploaded = false;
+        for _ in 0..100 {
+            if listed().await {
+                uploaded = true;
+                break;
+            }
+        }
+        assert!(uploaded, "the upload never showed");
+        send(signal, &child);
+
+        let out = child.wait_with_output().await.expect("exits");
+
+        assert_eq!(out.status.code(), Some(code), "{signal}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("interrupted by SIG"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!listed().await, "{signal} left the upload on the account");
+    }
+}
+
+/// A FIFO or a device given as input is refused, naming it, before anything opens it: a FIFO
+/// would block the command for ever, `/dev/zero` would be read until memory runs out.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn special_files_given_as_input_are_refused_naming_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state");
+    let fifo = dir.path().join("input.jsonl");
+    mkfifo(&fifo);
+    let fifo = fifo.to_str().expect("utf-8");
+    let before = mock_file_ids(&state).await;
+
+    for (args, what) in [
+        (vec!["files", "upload", fifo], "a FIFO (named pipe)"),
+        (vec!["batches", "create", fifo], "a FIFO (named pipe)"),
+        (vec!["chat", "--file", fifo, "Hi?"], "a FIFO (named pipe)"),
+        (vec!["batches", "create", "/dev/zero"], "a character device"),
+        (vec!["files", "upload", "/dev/zero"], "a character device"),
+    ] {
+        let out = mock_bounded(&state, &args).await;
+
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        let path = args.iter().find(|a| a.starts_with('/')).expect("a path");
+        assert!(
+            err.starts_with(&format!("error: `{path}` is {what}, not a regular file")),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(mock_file_ids(&state).await, before);
+}
+
+/// Metadata over a batch's limits is refused before the input is uploaded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_metadata_over_its_limits_uploads_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state");
+    let input = dir.path().join("lines.jsonl");
+    std::fs::write(&input, batch_lines(2, "kimi-k2.6")).expect("write");
+    let input = input.to_str().expect("utf-8");
+    let before = mock_file_ids(&state).await;
+    let long_key = format!("{}=v", "k".repeat(65));
+    let pairs: Vec<String> = (0..17).map(|i| format!("key{i}=v")).collect();
+    let mut many = vec!["batches", "create", input];
+    for pair in &pairs {
+        many.extend(["--metadata", pair.as_str()]);
+    }
+
+    for (args, why) in [
+        (
+            vec!["batches", "create", input, "--metadata", long_key.as_str()],
+            "keys are at most 64 characters",
+        ),
+        (many, "17 keys given, but a batch carries at most 16 pairs"),
+    ] {
+        let out = mock_with_state(&state, &args).await;
+
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains(why), "{}", stderr(&out));
+        assert_eq!(mock_file_ids(&state).await, before, "an input was uploaded");
+    }
+}
+
+/// A negative count, window or deadline is named as negative, not as an unknown argument; a
+/// duration below a nanosecond as such, not as too large.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn negative_and_tiny_values_say_what_is_wrong() {
+    for (args, expected) in [
+        (
+            vec!["batches", "list", "--limit", "-1"],
+            "`-1` is not a count: the limit must be a positive whole number",
+        ),
+        (
+            vec!["batches", "create", "x.jsonl", "--window", "-1"],
+            "`-1` is negative: a window must be positive",
+        ),
+        (
+            vec!["batches", "wait", "batch-x", "--deadline", "-1"],
+            "`-1` is negative: a duration must be positive",
+        ),
+        (
+            vec!["files", "wait", DEMO_PDF_ID, "--deadline", "-1"],
+            "`-1` is negative: a duration must be positive",
+        ),
+        (
+            vec!["--timeout", "0.0000000001", "models"],
+            "`0.0000000001` is below a nanosecond",
+        ),
+    ] {
+        let mut all = vec!["--mock"];
+        all.extend(args.iter().copied());
+        let out = moonshot(&all).await;
+
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(expected),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+/// A batch input saved with a UTF-8 byte-order mark is read as without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_input_may_start_with_a_byte_order_mark() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state");
+    let input = dir.path().join("bom.jsonl");
+    std::fs::write(&input, format!("\u{feff}{}", batch_lines(2, "kimi-k2.6"))).expect("write");
+
+    let out = mock_with_state(
+        &state,
+        &["batches", "create", input.to_str().expect("utf-8")],
+    )
+    .await;
+
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("(2 requests to kimi-k2.6)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// `-o /dev/stdout` writes through to standard output when it is a pipe; a path ending in `/`
+/// and a missing directory are named as such.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_to_standard_output_and_to_missing_directories() {
+    let server = server(Faults::default()).await;
+    let expected = against(&server, &["files", "content", DEMO_PDF_ID])
+        .await
+        .stdout;
+    for path in ["/dev/stdout", "/proc/self/fd/1"] {
+        let out = download(&server, Path::new(path)).await;
+
+        assert_eq!(out.status.code(), Some(0), "{path}: {}", stderr(&out));
+        assert_eq!(out.stdout, expected, "{path}");
+    }
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let new_dir = format!("{}/", dir.path().join("newdir").display());
+    let in_missing = dir.path().join("missing").join("x.txt");
+    for (path, expected) in [
+        (
+            Path::new(&new_dir),
+            format!("{new_dir} ends in `/`, so it names a directory, and there is none"),
+        ),
+        (
+            in_missing.as_path(),
+            format!(
+                "the directory {} does not exist",
+                dir.path().join("missing").display()
+            ),
+        ),
+    ] {
+        let out = download(&server, path).await;
+
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(stderr(&out).contains(&expected), "{}", stderr(&out));
+    }
+    assert!(entries(dir.path()).is_empty());
+}
+
+/// A server's text reaches the terminal with its control characters escaped: an error stays one
+/// line and cannot retitle the window or clear the screen; JSON escapes even the C1 controls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_servers_control_characters_are_escaped() {
+    let hostile = httpmock::MockServer::start_async().await;
+    hostile
+        .mock_async(|when, then| {
+            when.path("/v1/files/file-evil");
+            then.status(404).json_body(serde_json::json!({"error": {
+                "message": "gone\u{1b}]0;pwned\u{7}\u{1b}[2J\nerror: forged second line",
+                "type": "resource_not_found_error",
+            }}));
+        })
+        .await;
+    hostile
+        .mock_async(|when, then| {
+            when.path("/v1/files/file-c1");
+            then.status(200).json_body(serde_json::json!({
+                "id": "file-c1", "object": "file", "bytes": 3, "created_at": 1700815879,
+                "filename": "a\u{9b}2J\u{7f}.txt", "purpose": "file-extract", "status": "ok",
+                "status_details": "",
+            }));
+        })
+        .await;
+    let url = hostile.base_url();
+    let run = |id: &'static str| {
+        let url = url.clone();
+        async move {
+            moonshot(&[
+                "--base-url",
+                &url,
+                "--api-key",
+                KEY,
+                "--max-retries",
+                "0",
+                "files",
+                "get",
+                id,
+            ])
+            .await
+        }
+    };
+
+    let error = run("file-evil").await;
+    let printed = run("file-c1").await;
+
+    assert_eq!(error.status.code(), Some(1), "{}", stderr(&error));
+    let err = stderr(&error);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!err.trim_end().chars().any(char::is_control), "{err:?}");
+    assert!(err.contains("\\u{1b}]0;pwned"), "{err}");
+    assert_eq!(printed.status.code(), Some(0), "{}", stderr(&printed));
+    let text = stdout(&printed);
+    assert!(!text.contains(['\u{9b}', '\u{7f}']), "{text:?}");
+    let file: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(file["filename"], "a\u{9b}2J\u{7f}.txt");
+}
+
+/// With `-vv`, a key the server echoes (here as its request id) is not logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verbose_logs_never_show_a_key_the_server_echoes() {
+    let echoing = httpmock::MockServer::start_async().await;
+    echoing
+        .mock_async(|when, then| {
+            when.path("/v1/users/me/balance");
+            then.status(200).header("msh-request-id", KEY).json_body(
+                serde_json::json!({"code": 0, "scode": "0x0", "status": true, "data": {
+                    "available_balance": 1.5, "voucher_balance": 0.5, "cash_balance": 1.0,
+                }}),
+            );
+        })
+        .await;
+
+    let out = moonshot(&[
+        "-vv",
+        "--base-url",
+        &echoing.base_url(),
+        "--api-key",
+        KEY,
+        "balance",
+    ])
+    .await;
+
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let log = stderr(&out);
+    assert!(log.contains("moonshot.request"), "{log}");
+    assert!(log.contains("[API key]"), "{log}");
+    assert!(!log.contains(KEY), "{log}");
 }

@@ -2,8 +2,9 @@
 //! --latency`, `cargo xtask fetch --timeout`): a number of seconds (`2`, `0.5`) or a number with
 //! a unit, as [`humantime`] reads it (`500ms`, `30s`, `2m`, `1h 30m`).
 //!
-//! Every parse is fallible: a value too large for a [`Duration`], below a nanosecond or negative
-//! is an error that says what is accepted, never a panic.
+//! Every parse is fallible: a value too large for a [`Duration`], finer than a nanosecond (the
+//! smallest step a [`Duration`] has) or negative is an error that names the value, says what is
+//! wrong with it and what is accepted, never a panic.
 //!
 //! ```
 //! use std::time::Duration;
@@ -24,15 +25,66 @@ const ACCEPTED: &str = "a number of seconds (2, 0.5) or a number with a unit (50
 /// A message naming `text` and saying what is accepted.
 pub fn parse_delay(text: &str) -> Result<Duration, String> {
     let trimmed = text.trim();
-    // A bare number is seconds; humantime wants a unit.
-    let with_unit =
-        if !trimmed.is_empty() && trimmed.chars().all(|c| c.is_ascii_digit() || c == '.') {
-            format!("{trimmed}s")
+    if trimmed.starts_with('-') {
+        return Err(format!(
+            "`{text}` is negative: a duration must be positive: give {ACCEPTED}"
+        ));
+    }
+    // A bare number is seconds, read here: humantime wants a unit, and reports a fraction finer
+    // than a nanosecond as "too large".
+    if !trimmed.is_empty() && trimmed.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return seconds(text, trimmed);
+    }
+    humantime::parse_duration(trimmed).map_err(|e| match e {
+        humantime::DurationError::NumberOverflow => format!(
+            "`{text}` is too large or finer than a nanosecond (the smallest step): give {ACCEPTED}, \
+             from 1ns to centuries"
+        ),
+        e => format!("`{text}` is not a duration ({e}): give {ACCEPTED}"),
+    })
+}
+
+/// A bare number of seconds, `trimmed` holding only digits and points.
+fn seconds(text: &str, trimmed: &str) -> Result<Duration, String> {
+    let not_a_number = || format!("`{text}` is not a number of seconds: give {ACCEPTED}");
+    let (whole, fraction) = trimmed.split_once('.').unwrap_or((trimmed, ""));
+    if fraction.contains('.')
+        || (whole.is_empty() && fraction.is_empty())
+        || (trimmed.contains('.') && fraction.is_empty())
+    {
+        return Err(not_a_number());
+    }
+    let secs = if whole.is_empty() {
+        0
+    } else {
+        whole.parse::<u64>().map_err(|_| {
+            format!(
+                "`{text}` is too large: a duration is at most {} seconds (about 584 billion \
+                 years)",
+                u64::MAX
+            )
+        })?
+    };
+    let (nanos, finer) = fraction.split_at(fraction.len().min(9));
+    if finer.bytes().any(|b| b != b'0') {
+        let below = secs == 0 && nanos.bytes().all(|b| b == b'0');
+        return Err(if below {
+            format!(
+                "`{text}` is below a nanosecond, the smallest duration: give at least \
+                 0.000000001 (1ns)"
+            )
         } else {
-            trimmed.to_owned()
-        };
-    humantime::parse_duration(&with_unit)
-        .map_err(|e| format!("`{text}` is not a duration ({e}): give {ACCEPTED}"))
+            format!(
+                "`{text}` is finer than a nanosecond, the smallest step of a duration: give at \
+                 most 9 digits after the point"
+            )
+        });
+    }
+    // At most nine digits: padded to nine, they are the nanoseconds.
+    let nanos = format!("{nanos:0<9}")
+        .parse::<u32>()
+        .map_err(|_| not_a_number())?;
+    Ok(Duration::new(secs, nanos))
 }
 
 /// Parses a timeout: a delay that must be more than zero, since a zero timeout can only expire.
@@ -73,6 +125,9 @@ mod tests {
             "soon",
             "-1",
             "1e-9",
+            "1..5",
+            ".",
+            "1.",
             "5 parsecs",
             "100000000000000000000",
             "18446744073709551616s",
@@ -89,5 +144,28 @@ mod tests {
         );
         assert!(parse_timeout("0ms").is_err());
         assert_eq!(parse_delay("0"), Ok(Duration::ZERO));
+    }
+
+    #[test]
+    fn says_what_is_wrong_with_a_negative_tiny_or_huge_value() {
+        for (text, expected) in [
+            ("-1", "is negative: a duration must be positive"),
+            (" -0.5s", "is negative"),
+            ("0.0000000001", "is below a nanosecond"),
+            ("1.0000000001", "is finer than a nanosecond"),
+            ("0.5ns", "is too large or finer than a nanosecond"),
+            ("18446744073709551616", "is too large"),
+        ] {
+            let error = parse_delay(text).expect_err(text);
+            assert!(error.contains(&format!("`{text}` {expected}")), "{error}");
+        }
+        for (text, expected) in [
+            ("0.000000001", Duration::from_nanos(1)),
+            ("1.5000000000", Duration::from_millis(1500)),
+            (".25", Duration::from_millis(250)),
+            ("18446744073709551615", Duration::from_secs(u64::MAX)),
+        ] {
+            assert_eq!(parse_delay(text), Ok(expected), "{text}");
+        }
     }
 }
