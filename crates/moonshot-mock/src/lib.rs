@@ -107,6 +107,11 @@
 //! `exceeded_current_quota_error` (see [`Faults`]). Every response carries a unique
 //! `Msh-Request-Id` header.
 //!
+//! A client must send each request head within
+//! [`MockServerBuilder::header_read_timeout`] (10 s by default), or its connection is closed;
+//! [`MockServer::shutdown`] lets requests in flight finish for up to
+//! [`MockServerBuilder::shutdown_grace`] (5 s), then drops the connections left.
+//!
 //! The server starts with the built-in demo files ([`demo_files`]), a fixtures directory
 //! ([`load_fixtures`], whose format is described in [`files`]), files built in code
 //! ([`MockFile`]), and large generated ones ([`MockServerBuilder::with_large_file`]).
@@ -149,6 +154,7 @@
 mod batches;
 mod body;
 pub mod chat;
+mod connections;
 mod faults;
 pub mod files;
 mod routes;
@@ -164,5 +170,6 @@ pub use files::{
 };
 pub use routes::REQUEST_ID_HEADER;
 pub use server::{
-    DEFAULT_MEMORY_LIMIT, DEFAULT_PROCESSING_DELAY, MockError, MockServer, MockServerBuilder,
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MEMORY_LIMIT, DEFAULT_PROCESSING_DELAY,
+    DEFAULT_SHUTDOWN_GRACE, MockError, MockServer, MockServerBuilder,
 };
