@@ -345,7 +345,12 @@ pub(crate) async fn run(state: Arc<ServerState>, id: String, input_file_id: Stri
             _ => break None,
         }
     };
-    let lines = match text.as_deref().map(read_input) {
+    let read = match text {
+        // Reading up to 100 MB of JSON Lines is CPU work: off the async workers.
+        Some(text) => Some(blocking(move || read_input(&text)).await),
+        None => None,
+    };
+    let lines = match read {
         Some(Ok(lines)) => lines,
         Some(Err(problems)) => return fail(batches, &id, &problems),
         None => {
@@ -373,11 +378,12 @@ pub(crate) async fn run(state: Arc<ServerState>, id: String, input_file_id: Stri
     let per_line = (step * 8) / u32::try_from(total.max(1)).unwrap_or(u32::MAX);
     let mut owed = Duration::ZERO;
     let (mut output, mut errors) = (Vec::new(), Vec::new());
-    for line in &lines {
+    for line in lines {
         if batches.status(&id) == "cancelling" {
             return finish(&state, &id, output, errors, "cancelled");
         }
-        match answer(&state, &line.custom_id, &line.body) {
+        let shared = Arc::clone(&state);
+        match blocking(move || answer(&shared, &line.custom_id, &line.body)).await {
             Ok(result) => output.push(result),
             Err(result) => errors.push(result),
         }
@@ -403,6 +409,17 @@ pub(crate) async fn run(state: Arc<ServerState>, id: String, input_file_id: Stri
     });
     pause!(step);
     finish(&state, &id, output, errors, "completed");
+}
+
+/// Runs CPU work on a thread of Tokio's blocking pool, so that a large batch does not hold up
+/// requests; a panic goes on as it would have without the thread.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(done) => done,
+        Err(failure) if failure.is_panic() => std::panic::resume_unwind(failure.into_panic()),
+        // The runtime is shutting down, and drops this task at this await.
+        Err(_) => std::future::pending().await,
+    }
 }
 
 /// Ends a batch whose input file is not a batch input: `failed`, with the problems as `errors`.

@@ -42,11 +42,13 @@
 //! The operations of `openapi/openapi.yaml`:
 //!
 //! - `POST /v1/files` (`multipart/form-data`: a `file` part with a file name, a `purpose` field
-//!   of one word, any word): the new file object, `id` `file-` and 20 random characters. Refused
-//!   with 400 `invalid_request_error`, nothing kept: a missing part or field, an empty file, a
-//!   file over 100 MB (the server stops reading at the limit), a 1,001st file (demo and fixture
-//!   files count), and uploads past the memory limit ([`MockServerBuilder::memory_limit`], 256
-//!   MiB by default; deleting files makes room).
+//!   of one word, any word): the new file object, `id` `file-` and 20 random characters. The
+//!   file name is read as clients escape it (`\"` and `\\` in the quoted `filename`). Refused
+//!   with 400 `invalid_request_error`, nothing kept, the message naming the part and what is
+//!   wrong: a missing part or field, an empty file or purpose, a purpose that is not one UTF-8
+//!   word, a 1,001st file (demo and fixture files count), and uploads past the memory limit
+//!   ([`MockServerBuilder::memory_limit`], 256 MiB by default; deleting files makes room); a
+//!   file over 100 MB is 413 (the server stops reading at the limit).
 //! - Processing: a new file is `processing` for [`MockServerBuilder::processing_delay`] (200 ms
 //!   by default), then `ok`. Its text is the file itself when it is UTF-8 (txt, md, csv, json,
 //!   jsonl, html, code); images, videos and other bytes yield none: with purpose `file-extract`
@@ -67,7 +69,7 @@
 //!   [`ChatFixtures`]; `text/event-stream` chunks with `stream: true`, paced by
 //!   [`MockServerBuilder::chunk_delay`] and broken on demand by a [`StreamFault`]. Any listed
 //!   model; another is 404 `resource_not_found_error`; a body that is not such a request is 400
-//!   `invalid_request_error` naming what is wrong. The [`chat`] module says how each answer is
+//!   `invalid_request_error` naming what is wrong, and one over 16 MiB is 413. The [`chat`] module says how each answer is
 //!   made, how streams are shaped, and the fixtures format.
 //! - `GET /v1/models`: the 14 model ids of the reference with their context lengths and
 //!   `supports_image_in`, `supports_video_in` and `supports_reasoning`.
@@ -106,6 +108,11 @@
 //! demand 429 `rate_limit_reached_error` with `Retry-After` or 429
 //! `exceeded_current_quota_error` (see [`Faults`]). Every response carries a unique
 //! `Msh-Request-Id` header.
+//!
+//! A client must send each request head within
+//! [`MockServerBuilder::header_read_timeout`] (10 s by default), or its connection is closed;
+//! [`MockServer::shutdown`] lets requests in flight finish for up to
+//! [`MockServerBuilder::shutdown_grace`] (5 s), then drops the connections left.
 //!
 //! The server starts with the built-in demo files ([`demo_files`]), a fixtures directory
 //! ([`load_fixtures`], whose format is described in [`files`]), files built in code
@@ -149,6 +156,7 @@
 mod batches;
 mod body;
 pub mod chat;
+mod connections;
 mod faults;
 pub mod files;
 mod routes;
@@ -164,5 +172,6 @@ pub use files::{
 };
 pub use routes::REQUEST_ID_HEADER;
 pub use server::{
-    DEFAULT_MEMORY_LIMIT, DEFAULT_PROCESSING_DELAY, MockError, MockServer, MockServerBuilder,
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MEMORY_LIMIT, DEFAULT_PROCESSING_DELAY,
+    DEFAULT_SHUTDOWN_GRACE, MockError, MockServer, MockServerBuilder,
 };

@@ -7,12 +7,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::batches::{BatchStore, DEFAULT_BATCH_DURATION};
 use crate::body::filler_chunk;
 use crate::chat::ChatFixtures;
+use crate::connections::{self, Limits};
 use crate::faults::Faults;
 use crate::files::{FileObjectError, MockFile, demo_files};
 use crate::routes::{ServerState, router, stored_file};
@@ -24,6 +24,12 @@ pub const DEFAULT_PROCESSING_DELAY: Duration = Duration::ZERO;
 
 /// The default of [`MockServerBuilder::memory_limit`]: 256 MiB.
 pub const DEFAULT_MEMORY_LIMIT: u64 = 256 * 1024 * 1024;
+
+/// The default of [`MockServerBuilder::header_read_timeout`]: 10 seconds.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default of [`MockServerBuilder::shutdown_grace`]: 5 seconds.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Why a mock server could not start or stopped badly.
 #[derive(Debug, thiserror::Error)]
@@ -81,8 +87,7 @@ pub enum MockError {
 pub struct MockServer {
     addr: SocketAddr,
     state: Arc<ServerState>,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    task: Option<JoinHandle<()>>,
 }
 
 /// Configures and starts a [`MockServer`]: `MockServer::builder()…start().await`.
@@ -99,6 +104,7 @@ pub struct MockServerBuilder {
     chunk_delay: Duration,
     batch_duration: Duration,
     batches: Vec<serde_json::Map<String, serde_json::Value>>,
+    limits: Limits,
 }
 
 impl MockServer {
@@ -117,6 +123,10 @@ impl MockServer {
             chunk_delay: Duration::ZERO,
             batch_duration: DEFAULT_BATCH_DURATION,
             batches: Vec::new(),
+            limits: Limits {
+                header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+                shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            },
         }
     }
 
@@ -177,24 +187,19 @@ impl MockServer {
         self.state.store.held_bytes()
     }
 
-    /// Stops accepting connections, lets requests in flight finish, and waits for the server.
+    /// Stops accepting connections, lets requests in flight finish for up to
+    /// [`MockServerBuilder::shutdown_grace`], drops the connections still open, and waits for
+    /// the server. Stalled streams and running batches end at once.
     ///
     /// # Errors
     ///
-    /// [`MockError::Serve`] if the server had stopped with an I/O error or panicked.
+    /// [`MockError::Serve`] if the server had panicked.
     pub async fn shutdown(mut self) -> Result<(), MockError> {
         self.state.stopping.send_replace(true);
-        if let Some(shutdown) = self.shutdown.take() {
-            // The server may already be gone; then there is nothing to stop.
-            let _ = shutdown.send(());
-        }
         match self.task.take() {
-            Some(task) => match task.await {
-                Ok(result) => result.map_err(|source| MockError::Serve { source }),
-                Err(join) => Err(MockError::Serve {
-                    source: std::io::Error::other(join),
-                }),
-            },
+            Some(task) => task.await.map_err(|join| MockError::Serve {
+                source: std::io::Error::other(join),
+            }),
             None => Ok(()),
         }
     }
@@ -203,9 +208,6 @@ impl MockServer {
 impl Drop for MockServer {
     fn drop(&mut self) {
         self.state.stopping.send_replace(true);
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
     }
 }
 
@@ -280,6 +282,22 @@ impl MockServerBuilder {
     /// answer.
     pub fn chat_fixtures(mut self, fixtures: ChatFixtures) -> Self {
         self.chat_fixtures = fixtures;
+        self
+    }
+
+    /// How long a client may take to send a request head, counted from its first byte on a new
+    /// connection and from the end of the last answer on a kept-alive one (default
+    /// [`DEFAULT_HEADER_READ_TIMEOUT`]); then the connection is closed. A client that opens
+    /// connections and sends little or nothing cannot hold them.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long [`MockServer::shutdown`] (or dropping the server) lets requests in flight
+    /// finish before it drops the connections still open (default [`DEFAULT_SHUTDOWN_GRACE`]).
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.limits.shutdown_grace = grace;
         self
     }
 
@@ -406,20 +424,16 @@ impl MockServerBuilder {
             batches: BatchStore::new(self.batches, self.batch_duration),
             stopping: tokio::sync::watch::channel(false).0,
         });
-        let (shutdown, stopped) = oneshot::channel::<()>();
         let app = router(Arc::clone(&state));
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    // A dropped sender stops the server as a sent signal does.
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let task = tokio::spawn(connections::serve(
+            listener,
+            app,
+            self.limits,
+            state.stopping.subscribe(),
+        ));
         Ok(MockServer {
             addr,
             state,
-            shutdown: Some(shutdown),
             task: Some(task),
         })
     }
@@ -439,6 +453,8 @@ impl std::fmt::Debug for MockServerBuilder {
             .field("chunk_delay", &self.chunk_delay)
             .field("batch_duration", &self.batch_duration)
             .field("batches", &self.batches.len())
+            .field("header_read_timeout", &self.limits.header_read_timeout)
+            .field("shutdown_grace", &self.limits.shutdown_grace)
             .finish_non_exhaustive()
     }
 }

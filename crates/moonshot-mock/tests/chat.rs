@@ -753,3 +753,46 @@ async fn bad_bodies_are_refused_naming_the_problem() {
         "Not found the model gpt-4o or Permission denied"
     );
 }
+
+// A current-thread runtime: the server and this test share one thread, so work done on it
+// holds up every other request.
+#[tokio::test]
+async fn a_large_chat_request_does_not_hold_up_the_server() {
+    let server = server().await;
+    // A task that notes the time every millisecond, when the thread lets it.
+    let ticks = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let ticker = tokio::spawn({
+        let ticks = std::sync::Arc::clone(&ticks);
+        async move {
+            loop {
+                ticks.lock().expect("not poisoned").push(Instant::now());
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+    });
+    // About 6 MB of sentences: most of the request's time is spent making the answer.
+    let document: String = (0..100_000)
+        .map(|i| format!("Sentence {i} of the long report tells about topic{i}. "))
+        .collect();
+    let body = ask_about("kimi-k2-turbo-preview", &document, "What about topic7?");
+    let started = Instant::now();
+    let response = post_json(&server, CHAT, &body).await;
+    assert_eq!(response.status(), 200);
+    let answer = json(response).await;
+    let took = started.elapsed();
+    ticker.abort();
+    assert_eq!(
+        message(&answer)["content"],
+        "Sentence 7 of the long report tells about topic7."
+    );
+    let ticks = ticks.lock().expect("not poisoned").clone();
+    let longest_stall = ticks
+        .windows(2)
+        .map(|pair| pair[1] - pair[0])
+        .max()
+        .unwrap_or(took);
+    assert!(
+        longest_stall * 4 < took,
+        "the server's thread was held for {longest_stall:?} of the request's {took:?}"
+    );
+}

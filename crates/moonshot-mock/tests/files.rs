@@ -35,7 +35,12 @@ async fn start_with_memory_limit(bytes: u64) -> MockServer {
 
 /// Checks a 400 `invalid_request_error` whose message contains `needle`.
 async fn assert_invalid_request(response: reqwest::Response, needle: &str) {
-    assert_eq!(response.status(), 400);
+    assert_refused(response, 400, needle).await;
+}
+
+/// Checks an `invalid_request_error` with `status` whose message contains `needle`.
+async fn assert_refused(response: reqwest::Response, status: u16, needle: &str) {
+    assert_eq!(response.status(), status);
     let body = json(response).await;
     assert_eq!(body["error"]["type"], "invalid_request_error", "{body}");
     let message = body["error"]["message"].as_str().unwrap_or_default();
@@ -219,11 +224,38 @@ async fn bad_uploads_are_refused_in_moonshots_shape() {
     let ids_before = server.file_ids();
     let text = || Part::bytes(b"hello".to_vec()).file_name("a.txt");
 
-    assert_invalid_request(upload(&server, "empty.txt", b"").await, "empty").await;
-    assert_invalid_request(upload_part(&server, text(), None).await, "`purpose`").await;
+    assert_invalid_request(
+        upload(&server, "empty.txt", b"").await,
+        "the `file` part (empty.txt) is empty",
+    )
+    .await;
+    assert_invalid_request(
+        upload_part(&server, text(), None).await,
+        "missing the `purpose` field",
+    )
+    .await;
     assert_invalid_request(
         upload_part(&server, text(), Some("file extract")).await,
-        "`purpose` must be one word",
+        "the `purpose` field must be one word",
+    )
+    .await;
+    assert_invalid_request(
+        upload_part(&server, text(), Some("")).await,
+        "the `purpose` field is empty",
+    )
+    .await;
+    let latin1 = Form::new()
+        .part("file", text())
+        .part("purpose", Part::bytes(b"caf\xe9".to_vec()));
+    assert_invalid_request(
+        upload_form(&server, latin1, None).await,
+        "the `purpose` field is not UTF-8",
+    )
+    .await;
+    let long = "x".repeat(65);
+    assert_invalid_request(
+        upload_part(&server, text(), Some(&long)).await,
+        "the `purpose` field is longer than 64 bytes",
     )
     .await;
     let nameless = Part::bytes(b"hello".to_vec());
@@ -265,7 +297,7 @@ async fn bad_uploads_are_refused_in_moonshots_shape() {
         )
         .await
         .expect("answers"),
-        "multipart",
+        "the `file` part of the multipart/form-data body cannot be read",
     )
     .await;
 
@@ -288,7 +320,7 @@ async fn a_file_over_100_mb_is_refused_without_being_read_whole() {
     let part = Part::stream(reqwest::Body::wrap_stream(body)).file_name("huge.txt");
     let response = upload_part(&server, part, Some("file-extract")).await;
 
-    assert_invalid_request(response, "exceeds the limit of 100 MB").await;
+    assert_refused(response, 413, "the `file` part is too large").await;
     let taken = sent.load(Ordering::SeqCst);
     assert!(taken > MAX_FILE_BYTES, "refused after only {taken} bytes");
     // The server stopped reading: the client could not send the rest.
@@ -389,4 +421,28 @@ async fn an_upload_without_the_key_is_refused_and_not_stored() {
     let response = upload_form(&server, keyed, Some("sk-files")).await;
     assert_eq!(response.status(), 200);
     assert_eq!(server.file_ids().len(), 5);
+}
+
+#[tokio::test]
+async fn file_names_with_backslashes_and_quotes_come_back_as_sent() {
+    let server = start_without_delay().await;
+    for name in [
+        r"back\slash.txt",
+        r#"say "hi".txt"#,
+        r#"both\" and "\.txt"#,
+        r"ends in a backslash\",
+    ] {
+        let created = json(upload(&server, name, b"Kimi reads it.").await).await;
+        assert_eq!(created["filename"], name, "{created}");
+        let id = created["id"].as_str().expect("a string id");
+        let retrieved = json(get(&server, &format!("/v1/files/{id}"), None).await).await;
+        assert_eq!(retrieved["filename"], name);
+        let content = get(&server, &format!("/v1/files/{id}/content"), None)
+            .await
+            .text()
+            .await
+            .expect("a complete body");
+        let envelope: Value = serde_json::from_str(&content).expect("the content is JSON");
+        assert_eq!(envelope["filename"], name);
+    }
 }

@@ -100,3 +100,26 @@ async fn bad_requests_are_refused_in_moonshots_shape() {
             .is_some_and(|m| m.contains("kimi-k9"))
     );
 }
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_413_naming_the_limit() {
+    let server = MockServer::start().await.expect("server starts");
+    let limit = 16 * 1024 * 1024;
+    for path in [ESTIMATE, "/v1/chat/completions"] {
+        let text = "x".repeat(limit);
+        let response = post_json(
+            &server,
+            path,
+            &json!({"model": "kimi-k2.5", "messages": [{"role": "user", "content": text}]}),
+        )
+        .await;
+        assert_eq!(response.status(), 413, "{path}");
+        let body = json(response).await;
+        assert_eq!(body["error"]["type"], "invalid_request_error", "{path}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(&format!("larger than {limit} bytes")),
+            "{message}"
+        );
+    }
+}

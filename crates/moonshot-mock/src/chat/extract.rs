@@ -1,7 +1,7 @@
 //! The default answer: the sentences of the documents that share the most words with the
 //! question, so an offline demo answers from the document it was given.
 
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 
 /// The most sentences an answer quotes.
 const MAX_SENTENCES: usize = 3;
@@ -26,13 +26,12 @@ pub(crate) struct Extract {
 /// Answers `question` from `documents` (the texts of the system messages).
 pub(crate) fn answer(documents: &[String], question: &str) -> Extract {
     let all: Vec<String> = documents.iter().flat_map(|doc| sentences(doc)).collect();
-    let mut asked: Vec<String> = Vec::new();
-    for word in words(question) {
-        if !asked.contains(&word) {
-            asked.push(word);
-        }
-    }
-    let keys: BTreeSet<&str> = asked.iter().map(|word| stem(word)).collect();
+    // Each word once, in the order asked; sets keep this linear in the length of the texts.
+    let mut seen = HashSet::new();
+    let asked: Vec<String> = words(question)
+        .filter(|word| seen.insert(word.clone()))
+        .collect();
+    let keys: HashSet<&str> = asked.iter().map(|word| stem(word)).collect();
     let listed = match asked.is_empty() {
         true => "none".to_owned(),
         false => asked
@@ -41,13 +40,7 @@ pub(crate) fn answer(documents: &[String], question: &str) -> Extract {
             .collect::<Vec<_>>()
             .join(", "),
     };
-    let scores: Vec<usize> = all
-        .iter()
-        .map(|sentence| {
-            let found: BTreeSet<String> = words(sentence).map(|w| stem(&w).to_owned()).collect();
-            keys.iter().filter(|key| found.contains(**key)).count()
-        })
-        .collect();
+    let scores: Vec<usize> = all.iter().map(|sentence| shared(sentence, &keys)).collect();
     let best = scores.iter().copied().max().unwrap_or(0);
     if best == 0 {
         // The longest document is most likely the file the question is about.
@@ -97,6 +90,19 @@ pub(crate) fn answer(documents: &[String], question: &str) -> Extract {
             all.len()
         ),
     }
+}
+
+/// How many of `keys` the words of `sentence` meet, each counted once: a walk over the
+/// sentence's words, whatever the number of keys.
+fn shared(sentence: &str, keys: &HashSet<&str>) -> usize {
+    let mut met = HashSet::new();
+    for word in words(sentence) {
+        let stemmed = stem(&word);
+        if keys.contains(stemmed) {
+            met.insert(stemmed.to_owned());
+        }
+    }
+    met.len()
 }
 
 /// The sentences of `text`. Paragraphs end at blank lines, and Markdown headings, list items,
@@ -183,7 +189,32 @@ fn is_cjk(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, Instant};
+
     use super::*;
+
+    #[test]
+    fn a_question_of_many_distinct_words_costs_time_linear_in_its_length() {
+        // 200,000 distinct words against 20,000 sentences: comparing every word with every
+        // other, and every key with every sentence, took far more than a minute.
+        let question: String = (0..200_000).map(|i| format!("w{i} ")).collect();
+        let document: String = (0..20_000)
+            .map(|i| format!("Line w{} here. ", i * 10))
+            .collect();
+        let started = Instant::now();
+        let extract = answer(&[document], &question);
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(10), "took {took:?}");
+        assert_eq!(
+            extract.answer,
+            "Line w0 here. Line w10 here. Line w20 here."
+        );
+        assert!(
+            extract.reasoning.contains("sentences 1 (1 shared)"),
+            "{}",
+            extract.reasoning.get(..200).unwrap_or_default()
+        );
+    }
 
     #[test]
     fn sentences_split_at_ends_and_paragraphs_not_inside_numbers_or_wrapped_lines() {

@@ -81,4 +81,4 @@ pub(crate) mod sse;
 pub(crate) mod wire;
 
 pub use fixtures::{ChatFixtureError, ChatFixtures, StreamFault};
-pub(crate) use reply::reply;
+pub(crate) use reply::{Reply, reply};

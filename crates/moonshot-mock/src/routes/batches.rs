@@ -32,7 +32,7 @@ pub(super) async fn create_batch(
     State(state): State<Arc<ServerState>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = json_request(body)?;
+    let body = json_request(body, MAX_BODY_BYTES)?;
     let field = |name: &str| body.get(name).and_then(Value::as_str);
     let input_file_id = field("input_file_id").ok_or_else(|| {
         ApiError::invalid_request(

@@ -224,15 +224,41 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A request body parsed as JSON, or the 400 that says why it is not.
+/// A request body parsed as JSON, or the error that says why it is not: 413 for a body over
+/// `limit`, the route's limit in bytes, 400 otherwise.
 pub(crate) fn json_request(
     body: Result<Bytes, BytesRejection>,
+    limit: usize,
 ) -> Result<serde_json::Value, ApiError> {
-    let body = body.map_err(|rejection| {
-        ApiError::invalid_request(format!("unreadable request body: {rejection}"))
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request_error",
+            format!(
+                "the request body is larger than {limit} bytes, the most this endpoint takes: \
+                 send a smaller one"
+            ),
+        ),
+        _ => ApiError::invalid_request(format!("unreadable request body: {rejection}")),
     })?;
     serde_json::from_slice(&body)
         .map_err(|e| ApiError::invalid_request(format!("the request body is not valid JSON: {e}")))
+}
+
+/// Runs `work`, CPU work that grows with a request's size, on a thread of Tokio's blocking
+/// pool, so that a large request does not hold up the others.
+pub(crate) async fn off_the_workers<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|failure| {
+            Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                format!("moonshot-mock failed while answering: {failure}"),
+            ))
+        })
 }
 
 pub(crate) fn file_not_found(id: &str) -> Response {

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::models::is_known_model;
-use super::{ApiError, json_body, json_request};
+use super::{ApiError, json_body, json_request, off_the_workers};
 
 /// The largest request body taken, well above the longest context of any model.
 pub(super) const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -32,7 +32,10 @@ const ROLES: [&str; 4] = ["system", "user", "assistant", "tool"];
 pub(super) async fn estimate_token_count(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let total_tokens = json_request(body).and_then(|request| estimate(&request))?;
+    let total_tokens = off_the_workers(move || {
+        json_request(body, MAX_BODY_BYTES).and_then(|request| estimate(&request))
+    })
+    .await?;
     Ok(json_body(
         json!({
             "code": 0,
