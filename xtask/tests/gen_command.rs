@@ -62,7 +62,7 @@ type Corruption = Box<dyn Fn(&str) -> String>;
 #[test]
 fn bad_inputs_fail_naming_the_file_and_leave_the_document_as_it_was() {
     let retrieve = "openapi/upstream/files-retrieve.md";
-    let cases: [(&str, &str, Corruption); 8] = [
+    let cases: [(&str, &str, Corruption); 9] = [
         (
             retrieve,
             "no OpenAPI block",
@@ -105,6 +105,11 @@ fn bad_inputs_fail_naming_the_file_and_leave_the_document_as_it_was() {
             "openapi/overlay.yaml",
             "invalid overlay",
             Box::new(|t| t.replace("overlay: 1.1.0", "overlay: [1.1.0")),
+        ),
+        (
+            "openapi/overlay.yaml",
+            "removes the whole document (target `$`)",
+            Box::new(|t| format!("{t}  - target: $\n    remove: true\n")),
         ),
     ];
     for (file, expected, corrupt) in cases {
