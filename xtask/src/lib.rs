@@ -21,6 +21,7 @@ pub mod open_enums;
 pub mod overlay;
 pub mod pipeline;
 pub mod pointer;
+pub mod references;
 pub mod request_defaults;
 pub mod sources;
 pub mod workspace;

@@ -13,6 +13,7 @@ use crate::ids::{assign_missing_ids, check_unique_ids, operations};
 use crate::merge::{PageDocument, merge_pages};
 use crate::open_enums::name_enums;
 use crate::overlay::{Corrections, StaleCorrection};
+use crate::references::check_references;
 use crate::request_defaults::keep_request_defaults_on_the_server;
 
 /// The upstream pages, relative to the workspace root.
@@ -35,7 +36,8 @@ pub struct Page {
 /// against the operation inside, and converts it to OpenAPI 3.0.
 ///
 /// # Errors
-/// Any extraction, YAML, version, header or 3.1-conversion error, naming the page.
+/// Any extraction, YAML, version, header, 3.1-conversion or [`check_references`] error, naming
+/// the page.
 pub fn read_page(page: &Page) -> Result<PageDocument, Error> {
     let block = extract_block(&page.name, &page.text)?;
     let mut document = parse_block(&page.name, &block)?;
@@ -57,6 +59,7 @@ pub fn read_page(page: &Page) -> Result<PageDocument, Error> {
         });
     }
     to_openapi_30(&page.name, &mut document)?;
+    check_references(&page.name, &document)?;
     Ok(PageDocument {
         page: page.name.clone(),
         document,
@@ -68,7 +71,8 @@ pub fn read_page(page: &Page) -> Result<PageDocument, Error> {
 /// The steps: read each page ([`read_page`]); merge them; give operations without an id one
 /// derived from their summary; apply the overlay; shape the result for the generated client
 /// ([`shape_for_generation`]); check that every operation can be generated or is marked as
-/// written by hand, that ids are unique and that the result parses as OpenAPI 3.0.
+/// written by hand, that ids are unique, that every `$ref` is sound ([`check_references`]) and
+/// that the result parses as OpenAPI 3.0.
 ///
 /// # Errors
 /// The first error of any step; nothing is written by this function.
@@ -114,6 +118,8 @@ fn build_with(
     shape_for_generation(&mut merged)?;
     hand_written::check(&merged, &origins)?;
     check_unique_ids(&merged)?;
+    // The corrections and the shaping add references of their own.
+    check_references("the merged document", &merged)?;
     serde_json::from_value::<openapiv3::OpenAPI>(merged.clone()).map_err(|e| {
         Error::InvalidMerged {
             detail: e.to_string(),
