@@ -16,6 +16,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A path given or found as an input file is a directory, device, FIFO or socket, which would
+    /// be read without end or waited on forever.
+    #[error("{path}: is {kind}, not a regular file: give the path of a file")]
+    NotAFile {
+        /// The path.
+        path: String,
+        /// What it is instead (`a FIFO`, `a device`).
+        kind: &'static str,
+    },
     /// A file could not be written.
     #[error("{path}: cannot write: {source}")]
     Write {

@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod families;
 pub mod fetch;
+pub mod files;
 pub mod generate;
 pub mod hand_written;
 pub mod ids;

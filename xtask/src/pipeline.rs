@@ -8,6 +8,7 @@ use crate::Error;
 use crate::convert::to_openapi_30;
 use crate::extract::{extract_block, parse_block};
 use crate::families::flatten_families;
+use crate::files::read_text;
 use crate::hand_written;
 use crate::ids::{assign_missing_ids, check_unique_ids, operations};
 use crate::merge::{PageDocument, merge_pages};
@@ -146,7 +147,8 @@ pub fn shape_for_generation(document: &mut Value) -> Result<(), Error> {
 /// relative to `root` when they lie below it.
 ///
 /// # Errors
-/// [`Error::Read`] for an unreadable directory or page, [`Error::NoPages`] for none.
+/// [`Error::Read`] for an unreadable directory or page, [`Error::NotAFile`] for a page that
+/// is a device or FIFO, [`Error::NoPages`] for none.
 pub fn read_pages(root: &Path, dir: &Path) -> Result<Vec<Page>, Error> {
     let shown = |path: &Path| display_path(root, path);
     let entries = std::fs::read_dir(dir).map_err(|source| Error::Read {
@@ -177,10 +179,7 @@ pub fn read_pages(root: &Path, dir: &Path) -> Result<Vec<Page>, Error> {
     paths
         .into_iter()
         .map(|path| {
-            let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
-                path: shown(&path),
-                source,
-            })?;
+            let text = read_text(&path, &shown(&path))?;
             Ok(Page {
                 name: shown(&path),
                 text,
@@ -192,16 +191,14 @@ pub fn read_pages(root: &Path, dir: &Path) -> Result<Vec<Page>, Error> {
 /// Reads the corrections at `root`'s [`OVERLAY_FILE`]; a missing file means no corrections.
 ///
 /// # Errors
-/// [`Error::Read`] or [`Error::Overlay`].
+/// [`Error::Read`], [`Error::NotAFile`] or [`Error::Overlay`].
 pub fn read_corrections(root: &Path) -> Result<Option<Corrections>, Error> {
-    let path = root.join(OVERLAY_FILE);
-    match std::fs::read_to_string(&path) {
+    match read_text(&root.join(OVERLAY_FILE), OVERLAY_FILE) {
         Ok(text) => Corrections::parse(OVERLAY_FILE, &text).map(Some),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(Error::Read {
-            path: OVERLAY_FILE.to_owned(),
-            source,
-        }),
+        Err(Error::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Ok(None)
+        }
+        Err(e) => Err(e),
     }
 }
 

@@ -99,6 +99,7 @@ use serde_json::Value;
 use crate::Error;
 use crate::convert::to_openapi_30;
 use crate::extract::yaml_text_to_json;
+use crate::files::read_text;
 use crate::overlay::StaleCorrection;
 use crate::pipeline::{
     MERGED_FILE, OVERLAY_FILE, UPSTREAM_DIR, build_from_dir, build_from_dir_reporting_stale,
@@ -267,10 +268,7 @@ pub fn load(root: &Path, path: &Path) -> Result<Value, Error> {
 
 /// Reads one document file, JSON or YAML, brought to 3.0.
 fn load_file(path: &Path, shown: &str) -> Result<Value, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-        path: shown.to_owned(),
-        source,
-    })?;
+    let text = read_text(path, shown)?;
     let not_a_document = |detail: String| Error::NotADocument {
         page: shown.to_owned(),
         detail,
