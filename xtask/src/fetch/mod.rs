@@ -69,14 +69,19 @@ pub fn run(root: &Path, args: &FetchArgs) -> Result<FetchReport, FetchError> {
             let page = format!("{UPSTREAM_DIR}/{}", source.file);
             let url = rebase(&source.url, base);
             let checked = match downloader.get(&url).await {
-                Ok(text) => {
+                Ok(downloaded) => {
                     let page = Page {
                         name: page.clone(),
-                        text,
+                        text: downloaded.text,
+                    };
+                    let from = if downloaded.url == url {
+                        url.clone()
+                    } else {
+                        format!("{url}, redirected to {}", downloaded.url)
                     };
                     read_page(&page)
                         .map(|_| page.text)
-                        .map_err(|e| format!("{e} (from {url})"))
+                        .map_err(|e| format!("{e} (from {from})"))
                 }
                 Err(detail) => Err(format!("{page}: {url}: {detail}")),
             };
@@ -86,7 +91,7 @@ pub fn run(root: &Path, args: &FetchArgs) -> Result<FetchReport, FetchError> {
             }
         }
         let discovered = match downloader.get(&index).await {
-            Ok(text) => Ok(new_api_pages(&text, &sources)),
+            Ok(downloaded) => Ok(new_api_pages(&downloaded.text, &sources)),
             Err(detail) => Err(FetchError::Index {
                 url: index.clone(),
                 detail,
