@@ -16,6 +16,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A path given or found as an input file is a directory, device, FIFO or socket, which would
+    /// be read without end or waited on forever.
+    #[error("{path}: is {kind}, not a regular file: give the path of a file")]
+    NotAFile {
+        /// The path.
+        path: String,
+        /// What it is instead (`a FIFO`, `a device`).
+        kind: &'static str,
+    },
     /// A file could not be written.
     #[error("{path}: cannot write: {source}")]
     Write {
@@ -196,6 +205,34 @@ pub enum Error {
         pointer: String,
         /// The reference as written.
         reference: String,
+    },
+    /// A `$ref` is empty or leads outside its document, which the pipeline does not follow.
+    #[error(
+        "{document}: {pointer} is `{reference}`, not a reference within the document \
+         (`#/components/...`): inline the schema it means, or correct the reference"
+    )]
+    NonLocalReference {
+        /// The document (a page, a file, or the page directory it was built from).
+        document: String,
+        /// The JSON pointer of the `$ref`.
+        pointer: String,
+        /// The reference as written.
+        reference: String,
+    },
+    /// A chain of `$ref`s makes a type hold itself by value: no finite value matches it, and
+    /// the generated Rust type would be infinitely large.
+    #[error(
+        "{document}: {pointer}: the references {cycle} make a type that holds itself, which no \
+         finite value matches: make a property along the chain optional, or hold the type in \
+         an array"
+    )]
+    InfinitelySizedType {
+        /// The document (a page, a file, or the page directory it was built from).
+        document: String,
+        /// The JSON pointer of the `$ref` that closes the chain.
+        pointer: String,
+        /// The names of the referenced schemas along the chain, `A -> B -> A`.
+        cycle: String,
     },
     /// The merged document is not one progenitor's OpenAPI parser accepts.
     #[error("the merged document is not valid OpenAPI 3.0: {detail}")]

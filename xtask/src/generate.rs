@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::Error;
 use crate::canonical::render;
+use crate::files::read_text;
 use crate::pipeline::{MERGED_FILE, UPSTREAM_DIR, build_from_dir};
 
 /// What [`ensure_file_contents`] found or did.
@@ -46,7 +47,8 @@ pub fn run(root: &Path, check: bool) -> Result<Outcome, Error> {
 /// same document, and is left as it is.
 ///
 /// # Errors
-/// [`Error::Read`] when the existing file cannot be read, [`Error::Write`] when the new one
+/// [`Error::Read`] when the existing file cannot be read, [`Error::NotAFile`] when it is a
+/// device or FIFO, [`Error::Write`] when the new one
 /// cannot be written.
 pub fn ensure_file_contents(
     root: &Path,
@@ -55,15 +57,10 @@ pub fn ensure_file_contents(
     check: bool,
 ) -> Result<Outcome, Error> {
     let path = root.join(relative);
-    let current = match std::fs::read_to_string(&path) {
+    let current = match read_text(&path, relative) {
         Ok(text) => Some(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(source) => {
-            return Err(Error::Read {
-                path: relative.to_owned(),
-                source,
-            });
-        }
+        Err(Error::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
     };
     let current = current.map(|text| text.replace("\r\n", "\n"));
     if current.as_deref() == Some(contents) {

@@ -36,7 +36,8 @@ impl Corrections {
     /// Parses an overlay document (YAML or JSON).
     ///
     /// # Errors
-    /// [`Error::Overlay`] naming `path` when the text is not YAML or not a valid Overlay.
+    /// [`Error::Overlay`] naming `path` when the text is not YAML or not a valid Overlay, or
+    /// when an action removes the whole document.
     pub fn parse(path: &str, text: &str) -> Result<Self, Error> {
         let invalid = |message: String| Error::Overlay {
             path: path.to_owned(),
@@ -47,6 +48,17 @@ impl Corrections {
         overlay
             .validate(EnumSet::empty())
             .map_err(|e| invalid(e.to_string()))?;
+        // The Overlay library takes removing the root for a no-op, which would pass silently.
+        if let Some(index) = overlay
+            .actions
+            .iter()
+            .position(|a| a.remove == Some(true) && a.target.trim() == "$")
+        {
+            return Err(invalid(format!(
+                "action {index} removes the whole document (target `$`): target the part to \
+                 remove instead"
+            )));
+        }
         Ok(Self {
             path: path.to_owned(),
             overlay,

@@ -8,11 +8,13 @@ use crate::Error;
 use crate::convert::to_openapi_30;
 use crate::extract::{extract_block, parse_block};
 use crate::families::flatten_families;
+use crate::files::read_text;
 use crate::hand_written;
 use crate::ids::{assign_missing_ids, check_unique_ids, operations};
 use crate::merge::{PageDocument, merge_pages};
 use crate::open_enums::name_enums;
 use crate::overlay::{Corrections, StaleCorrection};
+use crate::references::check_references;
 use crate::request_defaults::keep_request_defaults_on_the_server;
 
 /// The upstream pages, relative to the workspace root.
@@ -35,7 +37,8 @@ pub struct Page {
 /// against the operation inside, and converts it to OpenAPI 3.0.
 ///
 /// # Errors
-/// Any extraction, YAML, version, header or 3.1-conversion error, naming the page.
+/// Any extraction, YAML, version, header, 3.1-conversion or [`check_references`] error, naming
+/// the page.
 pub fn read_page(page: &Page) -> Result<PageDocument, Error> {
     let block = extract_block(&page.name, &page.text)?;
     let mut document = parse_block(&page.name, &block)?;
@@ -57,6 +60,7 @@ pub fn read_page(page: &Page) -> Result<PageDocument, Error> {
         });
     }
     to_openapi_30(&page.name, &mut document)?;
+    check_references(&page.name, &document)?;
     Ok(PageDocument {
         page: page.name.clone(),
         document,
@@ -68,7 +72,8 @@ pub fn read_page(page: &Page) -> Result<PageDocument, Error> {
 /// The steps: read each page ([`read_page`]); merge them; give operations without an id one
 /// derived from their summary; apply the overlay; shape the result for the generated client
 /// ([`shape_for_generation`]); check that every operation can be generated or is marked as
-/// written by hand, that ids are unique and that the result parses as OpenAPI 3.0.
+/// written by hand, that ids are unique, that every `$ref` is sound ([`check_references`]) and
+/// that the result parses as OpenAPI 3.0.
 ///
 /// # Errors
 /// The first error of any step; nothing is written by this function.
@@ -114,6 +119,8 @@ fn build_with(
     shape_for_generation(&mut merged)?;
     hand_written::check(&merged, &origins)?;
     check_unique_ids(&merged)?;
+    // The corrections and the shaping add references of their own.
+    check_references("the merged document", &merged)?;
     serde_json::from_value::<openapiv3::OpenAPI>(merged.clone()).map_err(|e| {
         Error::InvalidMerged {
             detail: e.to_string(),
@@ -140,7 +147,8 @@ pub fn shape_for_generation(document: &mut Value) -> Result<(), Error> {
 /// relative to `root` when they lie below it.
 ///
 /// # Errors
-/// [`Error::Read`] for an unreadable directory or page, [`Error::NoPages`] for none.
+/// [`Error::Read`] for an unreadable directory or page, [`Error::NotAFile`] for a page that
+/// is a device or FIFO, [`Error::NoPages`] for none.
 pub fn read_pages(root: &Path, dir: &Path) -> Result<Vec<Page>, Error> {
     let shown = |path: &Path| display_path(root, path);
     let entries = std::fs::read_dir(dir).map_err(|source| Error::Read {
@@ -171,10 +179,7 @@ pub fn read_pages(root: &Path, dir: &Path) -> Result<Vec<Page>, Error> {
     paths
         .into_iter()
         .map(|path| {
-            let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
-                path: shown(&path),
-                source,
-            })?;
+            let text = read_text(&path, &shown(&path))?;
             Ok(Page {
                 name: shown(&path),
                 text,
@@ -186,16 +191,14 @@ pub fn read_pages(root: &Path, dir: &Path) -> Result<Vec<Page>, Error> {
 /// Reads the corrections at `root`'s [`OVERLAY_FILE`]; a missing file means no corrections.
 ///
 /// # Errors
-/// [`Error::Read`] or [`Error::Overlay`].
+/// [`Error::Read`], [`Error::NotAFile`] or [`Error::Overlay`].
 pub fn read_corrections(root: &Path) -> Result<Option<Corrections>, Error> {
-    let path = root.join(OVERLAY_FILE);
-    match std::fs::read_to_string(&path) {
+    match read_text(&root.join(OVERLAY_FILE), OVERLAY_FILE) {
         Ok(text) => Corrections::parse(OVERLAY_FILE, &text).map(Some),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(Error::Read {
-            path: OVERLAY_FILE.to_owned(),
-            source,
-        }),
+        Err(Error::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Ok(None)
+        }
+        Err(e) => Err(e),
     }
 }
 

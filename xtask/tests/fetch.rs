@@ -35,6 +35,10 @@ struct Reply {
     cut_short: bool,
     /// A `Retry-After` header's value.
     retry_after: Option<&'static str>,
+    /// A `Location` header's value.
+    location: Option<&'static str>,
+    /// Send no `Content-Length`: the body ends when the connection closes.
+    unannounced: bool,
 }
 
 fn ok(body: impl Into<Vec<u8>>) -> Reply {
@@ -44,6 +48,8 @@ fn ok(body: impl Into<Vec<u8>>) -> Reply {
         delay: Duration::ZERO,
         cut_short: false,
         retry_after: None,
+        location: None,
+        unannounced: false,
     }
 }
 
@@ -109,12 +115,18 @@ fn answer(mut stream: TcpStream, routes: &BTreeMap<String, Vec<Reply>>, hits: &M
         .unwrap_or_else(|| status(404));
     std::thread::sleep(reply.delay);
     let length = reply.body.len() + if reply.cut_short { 100 } else { 0 };
-    let retry_after = reply
-        .retry_after
-        .map(|seconds| format!("Retry-After: {seconds}\r\n"))
-        .unwrap_or_default();
+    let mut headers = format!("Content-Length: {length}\r\n");
+    if reply.unannounced {
+        headers.clear();
+    }
+    if let Some(seconds) = reply.retry_after {
+        headers.push_str(&format!("Retry-After: {seconds}\r\n"));
+    }
+    if let Some(location) = reply.location {
+        headers.push_str(&format!("Location: {location}\r\n"));
+    }
     let head = format!(
-        "HTTP/1.1 {} Test\r\nContent-Type: text/markdown\r\nContent-Length: {length}\r\n{retry_after}Connection: close\r\n\r\n",
+        "HTTP/1.1 {} Test\r\nContent-Type: text/markdown\r\n{headers}Connection: close\r\n\r\n",
         reply.status
     );
     let _ = stream.write_all(head.as_bytes());
@@ -322,22 +334,79 @@ fn a_page_that_cannot_be_read_writes_nothing() {
     );
 }
 
+/// Served directly or after a redirect, the error names where the page was read.
 #[test]
 fn a_page_without_an_openapi_block_writes_nothing() {
-    let (root, _, mut routes) = setup();
-    routes.insert(CONTENT.to_owned(), vec![ok(content_reworded(root.path()))]);
-    routes.insert(RETRIEVE.to_owned(), vec![ok(fixture("no-block.md"))]);
-    let server = Server::start(routes);
-    let before = snapshot(root.path());
+    const MOVED: &str = "/moved/files-retrieve.md";
+    for redirected in [false, true] {
+        let (root, _, mut routes) = setup();
+        routes.insert(CONTENT.to_owned(), vec![ok(content_reworded(root.path()))]);
+        if redirected {
+            let moved = Reply {
+                status: 302,
+                location: Some(MOVED),
+                ..ok("")
+            };
+            routes.insert(RETRIEVE.to_owned(), vec![moved]);
+            routes.insert(MOVED.to_owned(), vec![ok(fixture("no-block.md"))]);
+        } else {
+            routes.insert(RETRIEVE.to_owned(), vec![ok(fixture("no-block.md"))]);
+        }
+        let server = Server::start(routes);
+        let before = snapshot(root.path());
 
-    let error = run(root.path(), &args(&server, Duration::from_secs(10), 0)).expect_err("no block");
+        let error =
+            run(root.path(), &args(&server, Duration::from_secs(10), 0)).expect_err("no block");
 
-    assert_nothing_written(
-        root.path(),
-        &before,
-        &error,
-        &["openapi/upstream/files-retrieve.md", "no OpenAPI block"],
-    );
+        let from = if redirected {
+            format!(
+                "(from {0}{RETRIEVE}, redirected to {0}{MOVED})",
+                server.base
+            )
+        } else {
+            format!("(from {}{RETRIEVE})", server.base)
+        };
+        assert_nothing_written(
+            root.path(),
+            &before,
+            &error,
+            &[
+                "openapi/upstream/files-retrieve.md",
+                "no OpenAPI block",
+                &from,
+            ],
+        );
+    }
+}
+
+#[test]
+fn a_page_over_the_size_limit_writes_nothing_and_is_named() {
+    let oversized = vec![b'x'; 16 * 1024 * 1024 + 1];
+    for unannounced in [false, true] {
+        let (root, _, mut routes) = setup();
+        let reply = Reply {
+            unannounced,
+            ..ok(oversized.clone())
+        };
+        routes.insert(RETRIEVE.to_owned(), vec![reply]);
+        let server = Server::start(routes);
+        let before = snapshot(root.path());
+
+        let error =
+            run(root.path(), &args(&server, Duration::from_secs(30), 2)).expect_err("too large");
+
+        assert_nothing_written(
+            root.path(),
+            &before,
+            &error,
+            &[
+                "openapi/upstream/files-retrieve.md",
+                RETRIEVE,
+                "the page is larger than 16 MiB, the most a fetch reads",
+            ],
+        );
+        assert_eq!(server.hits(RETRIEVE), 1, "a page too large is not retried");
+    }
 }
 
 #[test]

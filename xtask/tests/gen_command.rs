@@ -62,7 +62,19 @@ type Corruption = Box<dyn Fn(&str) -> String>;
 #[test]
 fn bad_inputs_fail_naming_the_file_and_leave_the_document_as_it_was() {
     let retrieve = "openapi/upstream/files-retrieve.md";
-    let cases: [(&str, &str, Corruption); 8] = [
+    let schemas = |added: &'static str| -> Corruption {
+        Box::new(move |t| {
+            t.replacen(
+                "components:\n  schemas:\n",
+                &format!("components:\n  schemas:\n{added}"),
+                1,
+            )
+        })
+    };
+    let file_object_ref = |replacement: &'static str| -> Corruption {
+        Box::new(move |t| t.replacen("'#/components/schemas/FileObject'", replacement, 1))
+    };
+    let cases: [(&str, &str, Corruption); 14] = [
         (
             retrieve,
             "no OpenAPI block",
@@ -105,6 +117,40 @@ fn bad_inputs_fail_naming_the_file_and_leave_the_document_as_it_was() {
             "openapi/overlay.yaml",
             "invalid overlay",
             Box::new(|t| t.replace("overlay: 1.1.0", "overlay: [1.1.0")),
+        ),
+        (
+            "openapi/overlay.yaml",
+            "removes the whole document (target `$`)",
+            Box::new(|t| format!("{t}  - target: $\n    remove: true\n")),
+        ),
+        (
+            retrieve,
+            "/components/schemas/Loop/$ref: the references Loop -> Loop make a type that holds itself",
+            schemas("    Loop:\n      $ref: '#/components/schemas/Loop'\n"),
+        ),
+        (
+            retrieve,
+            "the references Pong -> Ping -> Pong make a type that holds itself",
+            schemas(
+                "    Ping:\n      type: object\n      required: [pong]\n      properties:\n        \
+                 pong: {$ref: '#/components/schemas/Pong'}\n    Pong:\n      allOf: [{$ref: \
+                 '#/components/schemas/Ping'}]\n",
+            ),
+        ),
+        (
+            retrieve,
+            "schema/$ref is ``, not a reference within the document",
+            file_object_ref("''"),
+        ),
+        (
+            retrieve,
+            "schema/$ref is `common.yaml#/FileObject`, not a reference within the document",
+            file_object_ref("'common.yaml#/FileObject'"),
+        ),
+        (
+            retrieve,
+            "schema/$ref is `#/components/schemas/FileObjekt`, which points at nothing",
+            file_object_ref("'#/components/schemas/FileObjekt'"),
         ),
     ];
     for (file, expected, corrupt) in cases {

@@ -565,6 +565,23 @@ fn a_stale_correction_is_an_error() {
 }
 
 #[test]
+fn a_correction_that_makes_a_type_hold_itself_is_refused() {
+    let overlay = "overlay: 1.1.0\ninfo: {title: t, version: '1'}\nactions:\n  - target: \
+                   $.components.schemas.Thing\n    update: {required: [id], properties: {id: \
+                   {$ref: '#/components/schemas/Thing'}}}\n";
+    let corrections = Corrections::parse("openapi/overlay.yaml", overlay).expect("parses");
+    let a = get_page("a.md", "/a", "Get A");
+    let err = build(&[a], Some(&corrections)).expect_err("a type that holds itself");
+    assert!(
+        matches!(&err, Error::InfinitelySizedType { document, pointer, cycle }
+            if document == "the merged document"
+                && pointer == "/components/schemas/Thing/properties/id/$ref"
+                && cycle == "Thing -> Thing"),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_overlay_that_does_not_parse_is_refused() {
     for text in [
         "overlay: [",

@@ -99,12 +99,13 @@ use serde_json::Value;
 use crate::Error;
 use crate::convert::to_openapi_30;
 use crate::extract::yaml_text_to_json;
+use crate::files::read_text;
 use crate::overlay::StaleCorrection;
 use crate::pipeline::{
     MERGED_FILE, OVERLAY_FILE, UPSTREAM_DIR, build_from_dir, build_from_dir_reporting_stale,
     display_path, shape_for_generation,
 };
-use crate::pointer::join;
+use crate::references::check_references;
 
 pub use compare::compare;
 pub use report::render;
@@ -235,7 +236,7 @@ pub fn load_reporting_stale(
     if path.is_dir() {
         let (document, stale) = build_from_dir_reporting_stale(root, path)?;
         let shown = display_path(root, path);
-        check_references(&shown, &document, &document, "")?;
+        check_references(&shown, &document)?;
         return Ok((document, stale));
     }
     load(root, path).map(|document| (document, Vec::new()))
@@ -246,8 +247,8 @@ pub fn load_reporting_stale(
 ///
 /// # Errors
 /// [`Error::Read`] for a missing path, [`Error::NotADocument`] or [`Error::UnsupportedVersion`]
-/// for a file that is not an OpenAPI 3.0 or 3.1 document, [`Error::DanglingReference`] for a
-/// `$ref` to nothing, and any pipeline error for pages.
+/// for a file that is not an OpenAPI 3.0 or 3.1 document, any error of [`check_references`]
+/// for a bad `$ref`, and any pipeline error for pages.
 pub fn load(root: &Path, path: &Path) -> Result<Value, Error> {
     let shown = display_path(root, path);
     let metadata = std::fs::metadata(path).map_err(|source| Error::Read {
@@ -256,21 +257,18 @@ pub fn load(root: &Path, path: &Path) -> Result<Value, Error> {
     })?;
     if metadata.is_dir() {
         let document = build_from_dir(root, path)?;
-        check_references(&shown, &document, &document, "")?;
+        check_references(&shown, &document)?;
         return Ok(document);
     }
     let mut document = load_file(path, &shown)?;
-    check_references(&shown, &document, &document, "")?;
+    check_references(&shown, &document)?;
     shape_for_generation(&mut document)?;
     Ok(document)
 }
 
 /// Reads one document file, JSON or YAML, brought to 3.0.
 fn load_file(path: &Path, shown: &str) -> Result<Value, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-        path: shown.to_owned(),
-        source,
-    })?;
+    let text = read_text(path, shown)?;
     let not_a_document = |detail: String| Error::NotADocument {
         page: shown.to_owned(),
         detail,
@@ -281,36 +279,6 @@ fn load_file(path: &Path, shown: &str) -> Result<Value, Error> {
     }
     to_openapi_30(shown, &mut document)?;
     Ok(document)
-}
-
-/// Fails on the first local `$ref` under `value` (at `pointer` in `document`) that points at
-/// nothing: compared, it would pass for a change of type to a name that does not exist.
-fn check_references(
-    shown: &str,
-    document: &Value,
-    value: &Value,
-    pointer: &str,
-) -> Result<(), Error> {
-    match value {
-        Value::Object(map) => {
-            if let Some(Value::String(reference)) = map.get("$ref")
-                && let Some(None) = reference.strip_prefix('#').map(|p| document.pointer(p))
-            {
-                return Err(Error::DanglingReference {
-                    document: shown.to_owned(),
-                    pointer: join(pointer, "$ref"),
-                    reference: reference.clone(),
-                });
-            }
-            map.iter().try_for_each(|(key, child)| {
-                check_references(shown, document, child, &join(pointer, key))
-            })
-        }
-        Value::Array(items) => items.iter().enumerate().try_for_each(|(index, child)| {
-            check_references(shown, document, child, &join(pointer, &index.to_string()))
-        }),
-        _ => Ok(()),
-    }
 }
 
 /// Whether any change reaches `fail_on`.

@@ -9,6 +9,18 @@ use backon::Retryable as _;
 /// The longest `Retry-After` a fetch waits for; a server asking for more fails the page.
 pub(super) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
+/// The largest page or index a fetch reads: far above any docs page, far below what would strain
+/// memory.
+pub(super) const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// A downloaded text and where it came from.
+pub(super) struct Downloaded {
+    /// The text.
+    pub(super) text: String,
+    /// The URL it was read from, after redirects.
+    pub(super) url: String,
+}
+
 /// Downloads pages with a timeout and retries.
 pub(super) struct Downloader {
     pub(super) client: reqwest::Client,
@@ -57,8 +69,9 @@ impl Downloader {
     /// The text at `url`, after up to `retries` extra attempts on failures worth retrying.
     ///
     /// # Errors
-    /// What went wrong with the last attempt, and how many were made.
-    pub(super) async fn get(&self, url: &str) -> Result<String, String> {
+    /// What went wrong with the last attempt, and how many were made; a text larger than
+    /// [`MAX_PAGE_BYTES`] is not retried.
+    pub(super) async fn get(&self, url: &str) -> Result<Downloaded, String> {
         let attempts = Cell::new(0_u32);
         // 0.5 s, 1 s, 2 s... up to 8 s, as HTTP clients commonly pause, unless the server asks.
         let pauses = (0..self.retries).map(|n| Duration::from_millis(500 << n.min(4)));
@@ -79,8 +92,8 @@ impl Downloader {
     }
 
     /// One attempt: the text, or what went wrong.
-    async fn get_once(&self, url: &str) -> Result<String, Failure> {
-        let response = self
+    async fn get_once(&self, url: &str) -> Result<Downloaded, Failure> {
+        let mut response = self
             .client
             .get(url)
             .send()
@@ -100,12 +113,43 @@ impl Downloader {
                 retry_after,
             });
         }
-        // `bytes` fails on a body cut short of its `Content-Length`, so a page is whole here.
-        let body = response.bytes().await.map_err(|e| self.transport(&e))?;
-        String::from_utf8(body.to_vec()).map_err(|_| Failure {
-            detail: "the page is not UTF-8 text".to_owned(),
-            retryable: false,
-            retry_after: None,
+        let read_from = response.url().to_string();
+        let content = |problem: &str| {
+            let redirected = if read_from == url {
+                String::new()
+            } else {
+                format!(" (redirected to {read_from})")
+            };
+            Failure {
+                detail: format!("{problem}{redirected}"),
+                retryable: false,
+                retry_after: None,
+            }
+        };
+        let too_large = || {
+            content(&format!(
+                "the page is larger than {} MiB, the most a fetch reads: check that the URL \
+                 names one docs page",
+                MAX_PAGE_BYTES >> 20
+            ))
+        };
+        let announced = response.content_length().unwrap_or(0);
+        if announced > MAX_PAGE_BYTES as u64 {
+            return Err(too_large());
+        }
+        // Read as it arrives, so that a body larger than announced (or not announced) stops at
+        // the limit; `chunk` fails on a body cut short of its `Content-Length`.
+        let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport(&e))? {
+            if body.len() + chunk.len() > MAX_PAGE_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let text = String::from_utf8(body).map_err(|_| content("the page is not UTF-8 text"))?;
+        Ok(Downloaded {
+            text,
+            url: read_from,
         })
     }
 

@@ -25,6 +25,7 @@ pub use urls::rebase;
 
 use crate::Error;
 use crate::diff::{self, DiffArgs};
+use crate::files::read_text;
 use crate::pipeline::{Page, UPSTREAM_DIR, read_page};
 use crate::sources::{PAGES_FILE, Sources};
 use download::Downloader;
@@ -37,10 +38,7 @@ use transaction::{rename_all, stage_changed};
 /// with nothing written; a write error before any page is renamed into place; or a failing
 /// rename, after which the pages renamed before it are put back as they were.
 pub fn run(root: &Path, args: &FetchArgs) -> Result<FetchReport, FetchError> {
-    let text = std::fs::read_to_string(root.join(PAGES_FILE)).map_err(|source| Error::Read {
-        path: PAGES_FILE.to_owned(),
-        source,
-    })?;
+    let text = read_text(&root.join(PAGES_FILE), PAGES_FILE)?;
     let sources = Sources::parse(PAGES_FILE, &text)?;
     let base = args.base_url.as_deref();
     if let Some(base) = base.filter(|b| !b.starts_with("http://") && !b.starts_with("https://")) {
@@ -71,14 +69,19 @@ pub fn run(root: &Path, args: &FetchArgs) -> Result<FetchReport, FetchError> {
             let page = format!("{UPSTREAM_DIR}/{}", source.file);
             let url = rebase(&source.url, base);
             let checked = match downloader.get(&url).await {
-                Ok(text) => {
+                Ok(downloaded) => {
                     let page = Page {
                         name: page.clone(),
-                        text,
+                        text: downloaded.text,
+                    };
+                    let from = if downloaded.url == url {
+                        url.clone()
+                    } else {
+                        format!("{url}, redirected to {}", downloaded.url)
                     };
                     read_page(&page)
                         .map(|_| page.text)
-                        .map_err(|e| format!("{e} (from {url})"))
+                        .map_err(|e| format!("{e} (from {from})"))
                 }
                 Err(detail) => Err(format!("{page}: {url}: {detail}")),
             };
@@ -88,7 +91,7 @@ pub fn run(root: &Path, args: &FetchArgs) -> Result<FetchReport, FetchError> {
             }
         }
         let discovered = match downloader.get(&index).await {
-            Ok(text) => Ok(new_api_pages(&text, &sources)),
+            Ok(downloaded) => Ok(new_api_pages(&downloaded.text, &sources)),
             Err(detail) => Err(FetchError::Index {
                 url: index.clone(),
                 detail,
