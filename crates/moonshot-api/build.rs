@@ -43,6 +43,7 @@ fn main() {
     });
     remove_hand_written(&mut document);
     let open_enums = open_enums(&document);
+    let families = model_families(&document);
     let spec: openapiv3::OpenAPI = serde_json::from_value(document).unwrap_or_else(|e| {
         panic!(
             "reading {} as OpenAPI 3.0: {e}; run `cargo xtask gen`",
@@ -74,6 +75,7 @@ fn main() {
         &out_dir.join("open_enums.rs"),
         &render_open_enums(&open_enums),
     );
+    write_generated(&out_dir.join("model_families.rs"), &families);
 
     // Typed httpmock helpers for users' tests, behind the `mock` feature.
     if std::env::var_os("CARGO_FEATURE_MOCK").is_some() {
@@ -82,6 +84,41 @@ fn main() {
             .unwrap_or_else(|e| panic!("generating the mocks from {}: {e}", spec_path.display()));
         write_unparsed(&out_dir.join("mock.rs"), syn::parse2(tokens));
     }
+}
+
+/// The model families of every request body `cargo xtask gen` merged from a family `oneOf`
+/// (its `x-model-families`: each family's title and documented model ids), as one constant.
+fn model_families(document: &Value) -> String {
+    let mut rows = Vec::new();
+    for schema in document
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(_, schema)| schema)
+    {
+        for (title, ids) in schema
+            .get("x-model-families")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let ids: Vec<&str> = ids
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            rows.push(format!("    ({title:?}, &{ids:?}),\n"));
+        }
+    }
+    format!(
+        "/// The model families the document describes: each family's title and the model ids it\n\
+         /// documents (from the `x-model-families` that `cargo xtask gen` keeps of the request's\n\
+         /// discriminator).\n\
+         pub const MODEL_FAMILIES: &[(&str, &[&str])] = &[\n{}];\n",
+        rows.concat()
+    )
 }
 
 /// Removes the operations marked as written by hand (and path items left empty).

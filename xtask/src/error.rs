@@ -193,6 +193,21 @@ pub enum Error {
         /// The action's JSONPath target.
         target: String,
     },
+    /// An overlay action adds nothing upstream lacks (descriptions aside).
+    #[error(
+        "{path}: correction {index} ({description}) on `{target}` is now upstream's own: \
+         remove it (or rewrite it to add only what upstream still lacks)"
+    )]
+    RedundantOverlayAction {
+        /// The overlay file.
+        path: String,
+        /// The action's index (0-based).
+        index: usize,
+        /// The action's JSONPath target.
+        target: String,
+        /// The action's description.
+        description: String,
+    },
     /// A local `$ref` points at nothing in its document.
     #[error(
         "{document}: {pointer} is `{reference}`, which points at nothing in the document: \

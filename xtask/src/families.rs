@@ -39,19 +39,28 @@ pub const REQUIRED_BY: &str = "x-required-by-families";
 /// Where a default the server applies is kept, as documentation that no generated type sends.
 pub const SERVER_DEFAULT: &str = "x-server-default";
 
-/// One family of the `oneOf`: its title and the fields it adds to the base.
+/// The documented model ids of each family, by title, in the merged request: what the facade's
+/// table of families is generated from.
+pub const MODEL_FAMILIES: &str = "x-model-families";
+
+/// One family of the `oneOf`: its title, every field it takes (from each part of its `allOf`,
+/// a later part's field replacing an earlier one's) and the ids the discriminator names it by.
 struct Family {
     title: String,
-    extra: Map<String, Value>,
+    fields: Map<String, Value>,
     required: BTreeSet<String>,
+    ids: Vec<String>,
 }
 
-/// Rewrites every request body that is a discriminated `oneOf` of `allOf(base, fields)` into one
-/// named object schema.
+/// How deep `allOf` parts may refer to further parts before the document is taken as cyclic.
+const MAX_DEPTH: usize = 16;
+
+/// Rewrites every request body that is a discriminated `oneOf` of model families into one named
+/// object schema.
 ///
 /// # Errors
 /// [`Error::FamilyConflict`] when two families give one field schemas that cannot be merged
-/// (another type, another format), naming the pointer.
+/// (another type, another format), naming both families, the field and the pointer.
 pub fn flatten_families(document: &mut Value) -> Result<(), Error> {
     let mut found = Vec::new();
     for located in located_operations(document) {
@@ -75,7 +84,7 @@ pub fn flatten_families(document: &mut Value) -> Result<(), Error> {
     for (pointer, id) in found {
         let union = document.pointer(&pointer).cloned().unwrap_or(Value::Null);
         let name = format!("{}Request", pascal_case(&id));
-        let flat = flatten(document, &union, &pointer)?;
+        let (flat, parts) = flatten(document, &union, &pointer)?;
         let schemas = components_mut(document);
         if schemas.contains_key(&name) {
             return Err(Error::FamilyConflict {
@@ -87,7 +96,7 @@ pub fn flatten_families(document: &mut Value) -> Result<(), Error> {
         if let Some(slot) = document.pointer_mut(&pointer) {
             *slot = json!({ "$ref": format!("{REF_PREFIX}{name}") });
         }
-        remove_unreferenced(document, &union);
+        remove_unreferenced(document, parts);
     }
     Ok(())
 }
@@ -113,7 +122,44 @@ fn referenced<'d>(document: &'d Value, schema: &Value) -> Option<(&'d str, &'d V
     Some((key.as_str(), value))
 }
 
-fn flatten(document: &Value, union: &Value, pointer: &str) -> Result<Value, Error> {
+/// Every field a family's schema takes, following `$ref`s and `allOf` parts in order (a later
+/// part's field replaces an earlier one's: a family may bring its own `messages`); the
+/// components it went through are added to `parts`.
+fn collect_fields(
+    document: &Value,
+    schema: &Value,
+    fields: &mut Map<String, Value>,
+    required: &mut BTreeSet<String>,
+    parts: &mut Vec<String>,
+    depth: usize,
+) -> Result<(), String> {
+    if depth > MAX_DEPTH {
+        return Err("its `allOf` parts refer to each other in a cycle".to_owned());
+    }
+    if let Some(target) = schema.get("$ref") {
+        let (name, component) = referenced(document, schema)
+            .ok_or_else(|| format!("{target} names no component schema"))?;
+        parts.push(name.to_owned());
+        return collect_fields(document, component, fields, required, parts, depth + 1);
+    }
+    for part in schema
+        .get("allOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        collect_fields(document, part, fields, required, parts, depth + 1)?;
+    }
+    if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+        for (field, property) in properties {
+            fields.insert(field.clone(), property.clone());
+        }
+    }
+    required.extend(names(schema.get("required")));
+    Ok(())
+}
+
+fn flatten(document: &Value, union: &Value, pointer: &str) -> Result<(Value, Vec<String>), Error> {
     let discriminator = union
         .pointer("/discriminator/propertyName")
         .and_then(Value::as_str)
@@ -123,7 +169,10 @@ fn flatten(document: &Value, union: &Value, pointer: &str) -> Result<Value, Erro
         pointer: pointer.to_owned(),
         detail,
     };
-    let mut base: Option<(&str, &Value)> = None;
+    let mapping = union
+        .pointer("/discriminator/mapping")
+        .and_then(Value::as_object);
+    let mut parts = Vec::new();
     let mut families = Vec::new();
     for alternative in union
         .get("oneOf")
@@ -133,71 +182,50 @@ fn flatten(document: &Value, union: &Value, pointer: &str) -> Result<Value, Erro
     {
         let (name, family) = referenced(document, alternative)
             .ok_or_else(|| unsupported(format!("{alternative} names no component schema")))?;
-        let parts = family.get("allOf").and_then(Value::as_array);
-        let [first, second] = parts.map(Vec::as_slice).unwrap_or_default() else {
-            return Err(unsupported(format!(
-                "family `{name}` is not an `allOf` of a shared base and its own fields"
-            )));
-        };
-        let this_base = referenced(document, first)
-            .ok_or_else(|| unsupported(format!("family `{name}` does not start with a base")))?;
-        if base.is_some_and(|(b, _)| b != this_base.0) {
-            return Err(unsupported(format!(
-                "family `{name}` extends `{}`, the others `{}`",
-                this_base.0,
-                base.map(|(b, _)| b).unwrap_or_default()
-            )));
+        parts.push(name.to_owned());
+        let mut fields = Map::new();
+        let mut required = BTreeSet::new();
+        collect_fields(document, family, &mut fields, &mut required, &mut parts, 0)
+            .map_err(|e| unsupported(format!("family `{name}`: {e}")))?;
+        let mut ids: Vec<String> = fields
+            .get(&discriminator)
+            .and_then(|f| f.get("enum"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect();
+        let reference = format!("{REF_PREFIX}{name}");
+        for (id, target) in mapping.into_iter().flatten() {
+            if target.as_str() == Some(reference.as_str()) && !ids.contains(id) {
+                ids.push(id.clone());
+            }
         }
-        base = Some(this_base);
         families.push(Family {
             title: family
                 .get("title")
                 .and_then(Value::as_str)
                 .unwrap_or(name)
                 .to_owned(),
-            extra: second
-                .get("properties")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default(),
-            required: names(second.get("required")),
+            fields,
+            required,
+            ids,
         });
     }
-    let Some((base_name, base)) = base else {
+    if families.is_empty() {
         return Err(unsupported("no family".to_owned()));
-    };
-    let mut flat = base.as_object().cloned().unwrap_or_default();
-    flat.insert("type".to_owned(), json!("object"));
-    let mut properties = flat
-        .get("properties")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let mut required = names(flat.get("required"));
-    let mut extra_names: Vec<&String> = families.iter().flat_map(|f| f.extra.keys()).collect();
-    extra_names.sort();
-    extra_names.dedup();
-    for field in extra_names {
-        if properties.contains_key(field) {
-            return Err(unsupported(format!(
-                "field `{field}` is in the base `{base_name}` and in a family"
-            )));
-        }
+    }
+    let mut properties = Map::new();
+    let mut required = BTreeSet::new();
+    let mut field_names: Vec<&String> = families.iter().flat_map(|f| f.fields.keys()).collect();
+    field_names.sort();
+    field_names.dedup();
+    for field in field_names {
         let having: Vec<&Family> = families
             .iter()
-            .filter(|f| f.extra.contains_key(field))
+            .filter(|f| f.fields.contains_key(field))
             .collect();
-        let field_pointer = join(&join(pointer, "properties"), field);
-        let mut merged = having[0].extra[field].clone();
-        for family in &having[1..] {
-            merged = merge_schemas(&merged, &family.extra[field], &field_pointer)?;
-        }
-        server_defaults(&mut merged, field, &having, families.len());
-        if *field == discriminator {
-            describe_discriminator(&mut merged, field, &having);
-        } else {
-            describe(&mut merged, field, &having, families.len());
-        }
         let requiring: Vec<Value> = families
             .iter()
             .filter(|f| f.required.contains(field))
@@ -205,7 +233,29 @@ fn flatten(document: &Value, union: &Value, pointer: &str) -> Result<Value, Erro
             .collect();
         if requiring.len() == families.len() {
             required.insert(field.clone());
-        } else if !requiring.is_empty() {
+        }
+        let first = &having[0].fields[field];
+        if having.len() == families.len()
+            && *field != discriminator
+            && having.iter().all(|f| f.fields[field] == *first)
+        {
+            // The same in every family (a shared base's field): as it is.
+            properties.insert(field.clone(), first.clone());
+            continue;
+        }
+        let field_pointer = join(&join(pointer, "properties"), field);
+        let mut merged = first.clone();
+        for (index, family) in having.iter().enumerate().skip(1) {
+            merged = merge_schemas(document, &merged, &family.fields[field], &field_pointer)
+                .map_err(|e| name_families(e, &having[..index], family))?;
+        }
+        server_defaults(&mut merged, field, &having, families.len());
+        if *field == discriminator {
+            describe_discriminator(&mut merged, &having);
+        } else {
+            describe(&mut merged, field, &having, families.len());
+        }
+        if !requiring.is_empty() && requiring.len() < families.len() {
             // Required by some families only: an `Option` here, and the fact kept for the diff.
             if let Some(map) = merged.as_object_mut() {
                 map.insert(REQUIRED_BY.to_owned(), Value::Array(requiring));
@@ -213,24 +263,46 @@ fn flatten(document: &Value, union: &Value, pointer: &str) -> Result<Value, Erro
         }
         properties.insert(field.clone(), merged);
     }
+    let titles: Vec<&str> = families.iter().map(|f| f.title.as_str()).collect();
+    let by_family: Map<String, Value> = families
+        .iter()
+        .map(|f| (f.title.clone(), json!(f.ids)))
+        .collect();
+    let mut flat = Map::new();
+    flat.insert("type".to_owned(), json!("object"));
+    flat.insert(
+        "description".to_owned(),
+        Value::String(format!(
+            "The request of every model family ({}) in one type: the fields all families share, \
+             and each family's own fields, sent only when set.",
+            titles.join(", ")
+        )),
+    );
     flat.insert("properties".to_owned(), Value::Object(properties));
     flat.insert(
         "required".to_owned(),
         Value::Array(required.into_iter().map(Value::String).collect()),
     );
-    let titles: Vec<&str> = families.iter().map(|f| f.title.as_str()).collect();
-    let intro = format!(
-        "The request of every model family ({}) in one type: the fields all families share, \
-         and each family's own fields, sent only when set.",
-        titles.join(", ")
-    );
-    let description = match flat.get("description").and_then(Value::as_str) {
-        Some(text) => format!("{intro}\n\n{text}"),
-        None => intro,
-    };
-    flat.insert("description".to_owned(), Value::String(description));
-    flat.remove("title");
-    Ok(Value::Object(flat))
+    flat.insert(MODEL_FAMILIES.to_owned(), Value::Object(by_family));
+    Ok((Value::Object(flat), parts))
+}
+
+/// Says which families a merge conflict is between.
+fn name_families(error: Error, before: &[&Family], family: &Family) -> Error {
+    match error {
+        Error::FamilyConflict { pointer, detail } => {
+            let others: Vec<String> = before.iter().map(|f| format!("`{}`", f.title)).collect();
+            Error::FamilyConflict {
+                pointer,
+                detail: format!(
+                    "family `{}` and family {} disagree: {detail}",
+                    family.title,
+                    others.join(", ")
+                ),
+            }
+        }
+        other => other,
+    }
 }
 
 /// The names in a `required` array.
@@ -245,7 +317,7 @@ fn names(value: Option<&Value>) -> BTreeSet<String> {
 }
 
 /// Merges two families' schemas of one field into one that accepts what either does.
-fn merge_schemas(a: &Value, b: &Value, pointer: &str) -> Result<Value, Error> {
+fn merge_schemas(document: &Value, a: &Value, b: &Value, pointer: &str) -> Result<Value, Error> {
     let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
         return Ok(a.clone());
     };
@@ -284,15 +356,19 @@ fn merge_schemas(a: &Value, b: &Value, pointer: &str) -> Result<Value, Error> {
                 let mut properties = x.clone();
                 for (name, schema) in y {
                     let merged = match x.get(name) {
-                        Some(existing) => {
-                            merge_schemas(existing, schema, &join(&join(pointer, key), name))?
-                        }
+                        Some(existing) => merge_schemas(
+                            document,
+                            existing,
+                            schema,
+                            &join(&join(pointer, key), name),
+                        )?,
                         None => schema.clone(),
                     };
                     properties.insert(name.clone(), merged);
                 }
                 Value::Object(properties)
             }
+            ("items", Some(x), Some(y)) => merge_items(document, x, y, &join(pointer, key))?,
             ("required", _, _) => {
                 let both: Vec<Value> = names(x)
                     .intersection(&names(y))
@@ -308,6 +384,30 @@ fn merge_schemas(a: &Value, b: &Value, pointer: &str) -> Result<Value, Error> {
     Ok(Value::Object(out))
 }
 
+/// The items of two families' arrays: what either takes. Where one names a `oneOf` that has the
+/// other among its alternatives (a family whose messages are a standard message or one of its
+/// own), that one; else a `oneOf` of both.
+fn merge_items(document: &Value, x: &Value, y: &Value, pointer: &str) -> Result<Value, Error> {
+    let has_alternative = |union: &Value, alternative: &Value| {
+        let Some(target) = alternative.get("$ref") else {
+            return false;
+        };
+        referenced(document, union)
+            .and_then(|(_, schema)| schema.get("oneOf"))
+            .and_then(Value::as_array)
+            .is_some_and(|alternatives| alternatives.iter().any(|a| a.get("$ref") == Some(target)))
+    };
+    if has_alternative(y, x) {
+        Ok(y.clone())
+    } else if has_alternative(x, y) {
+        Ok(x.clone())
+    } else if x.get("$ref").is_none() && y.get("$ref").is_none() {
+        merge_schemas(document, x, y, pointer)
+    } else {
+        Ok(json!({ "oneOf": [x, y] }))
+    }
+}
+
 /// The lower or higher of two numeric bounds.
 fn pick(x: &Value, y: &Value, choose: fn(f64, f64) -> f64) -> Value {
     match (x.as_f64(), y.as_f64()) {
@@ -321,7 +421,7 @@ fn pick(x: &Value, y: &Value, choose: fn(f64, f64) -> f64) -> Value {
 fn server_defaults(schema: &mut Value, field: &str, having: &[&Family], total: usize) {
     let defaults: Vec<Option<&Value>> = having
         .iter()
-        .map(|f| f.extra[field].get("default"))
+        .map(|f| f.fields[field].get("default"))
         .collect();
     if having.len() == total && defaults.iter().all(|d| *d == defaults[0]) {
         return;
@@ -340,12 +440,9 @@ fn server_defaults(schema: &mut Value, field: &str, having: &[&Family], total: u
     }
 }
 
-/// Says which families document a field, with each family's text where they differ.
+/// Says which families document a field, with the text of each group of families that say the
+/// same.
 fn describe(schema: &mut Value, field: &str, having: &[&Family], total: usize) {
-    let texts: Vec<Option<&str>> = having
-        .iter()
-        .map(|f| f.extra[field].get("description").and_then(Value::as_str))
-        .collect();
     let titles: Vec<&str> = having.iter().map(|f| f.title.as_str()).collect();
     let scope = if having.len() == total {
         "Every model family documents it".to_owned()
@@ -356,15 +453,29 @@ fn describe(schema: &mut Value, field: &str, having: &[&Family], total: usize) {
             if titles.len() == 1 { "y" } else { "ies" }
         )
     };
-    let body = if texts.iter().all(|t| *t == texts[0]) {
-        texts[0].map(str::to_owned).unwrap_or_default()
-    } else {
-        having
+    let mut groups: Vec<(Option<&str>, Vec<&str>)> = Vec::new();
+    for family in having {
+        let text = family.fields[field]
+            .get("description")
+            .and_then(Value::as_str);
+        match groups.iter_mut().find(|(t, _)| *t == text) {
+            Some((_, members)) => members.push(&family.title),
+            None => groups.push((text, vec![&family.title])),
+        }
+    }
+    let body = match groups.as_slice() {
+        [(text, _)] => text.unwrap_or_default().to_owned(),
+        _ => groups
             .iter()
-            .zip(&texts)
-            .map(|(f, t)| format!("- {}: {}", f.title, t.unwrap_or("(no description)")))
+            .map(|(t, members)| {
+                format!(
+                    "- {}: {}",
+                    members.join(", "),
+                    t.unwrap_or("(no description)")
+                )
+            })
             .collect::<Vec<_>>()
-            .join("\n")
+            .join("\n"),
     };
     let text = format!("{scope}; sent only when set.\n\n{body}");
     if let Some(map) = schema.as_object_mut() {
@@ -375,19 +486,12 @@ fn describe(schema: &mut Value, field: &str, having: &[&Family], total: usize) {
     }
 }
 
-/// Lists each family's values of the discriminator: the documented model ids.
-fn describe_discriminator(schema: &mut Value, field: &str, having: &[&Family]) {
+/// Lists each family's documented model ids.
+fn describe_discriminator(schema: &mut Value, having: &[&Family]) {
     let lines: Vec<String> = having
         .iter()
         .map(|f| {
-            let values: Vec<String> = f.extra[field]
-                .get("enum")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(|v| format!("`{v}`"))
-                .collect();
+            let values: Vec<String> = f.ids.iter().map(|v| format!("`{v}`")).collect();
             format!("- {}: {}", f.title, values.join(", "))
         })
         .collect();
@@ -417,32 +521,25 @@ fn components_mut(document: &mut Value) -> &mut Map<String, Value> {
         .expect("components/schemas is an object")
 }
 
-/// Removes the family components of `union`, and then their base, where no `$ref` is left.
-fn remove_unreferenced(document: &mut Value, union: &Value) {
-    let mut candidates: Vec<String> = Vec::new();
-    for alternative in union
-        .get("oneOf")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if let Some((name, family)) = referenced(document, alternative) {
-            candidates.push(name.to_owned());
-            if let Some((base, _)) = family
-                .pointer("/allOf/0")
-                .and_then(|first| referenced(document, first))
-            {
-                candidates.push(base.to_owned());
-            }
-        }
-    }
+/// Removes the family components and the parts they were built of where no `$ref` is left,
+/// until none more can go (a part may be referred to only by another part).
+fn remove_unreferenced(document: &mut Value, mut candidates: Vec<String>) {
+    candidates.sort();
     candidates.dedup();
-    for name in candidates {
-        let target = format!("{REF_PREFIX}{name}");
-        let mut rest = document.clone();
-        components_mut(&mut rest).remove(&name);
-        if !refers_to(&rest, &target) {
-            components_mut(document).remove(&name);
+    loop {
+        let before = candidates.len();
+        candidates.retain(|name| {
+            let target = format!("{REF_PREFIX}{name}");
+            let mut rest = document.clone();
+            components_mut(&mut rest).remove(name);
+            if refers_to(&rest, &target) {
+                return true;
+            }
+            components_mut(document).remove(name);
+            false
+        });
+        if candidates.len() == before {
+            break;
         }
     }
 }

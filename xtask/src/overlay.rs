@@ -14,15 +14,27 @@ use serde_json::Value;
 use crate::Error;
 use crate::extract::yaml_text_to_json;
 
-/// An overlay action that matched nothing: upstream changed under the correction.
+/// An overlay action that matched nothing (upstream changed under the correction), or that adds
+/// nothing upstream does not say itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaleCorrection {
+    /// Which of the two.
+    pub outdated: Outdated,
     /// The action's index (0-based) in the overlay.
     pub index: usize,
     /// Its JSONPath target, and the source of a `copy`.
     pub target: String,
     /// Its description, empty when it has none.
     pub description: String,
+}
+
+/// What became of an overlay action that could not do its work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outdated {
+    /// Its target (or the source it copies) matches nothing: upstream changed under it.
+    Stale,
+    /// It adds nothing upstream lacks (descriptions aside): upstream now says it itself.
+    Redundant,
 }
 
 /// A parsed and validated overlay, with the file it came from.
@@ -66,71 +78,118 @@ impl Corrections {
     }
 
     /// Applies every action in order, each on its own, and returns the ones that match nothing
-    /// instead of failing on the first: what `cargo xtask diff` needs to give its verdict on an
-    /// upstream change that made a correction stale. `document` is only usable when this
-    /// returns `Ok`.
+    /// or add nothing (left out) instead of failing on the first: what `cargo xtask diff` needs
+    /// to give its verdict on an upstream change that made a correction stale or redundant.
+    /// `document` is only usable when this returns `Ok`.
     ///
     /// # Errors
-    /// [`Error::Overlay`] for a failure other than a target or copy source that matches nothing.
+    /// [`Error::Overlay`] for a failure other than a stale or redundant action.
     pub fn apply_each(&self, document: &mut Value) -> Result<Vec<StaleCorrection>, Error> {
-        let options = ApplyOptions::ErrorOnZeroMatch | ApplyOptions::ErrorOnMixedKindMatch;
-        let mut stale = Vec::new();
-        for (index, action) in self.overlay.actions.iter().enumerate() {
-            let single = Overlay {
-                actions: vec![action.clone()],
-                ..self.overlay.clone()
-            };
-            match single.apply(document, options) {
-                Ok(_) => {}
-                Err(e)
-                    if matches!(
-                        e.kind,
-                        ApplyErrorKind::ZeroMatch | ApplyErrorKind::CopySourceNotFound(_)
-                    ) =>
-                {
-                    let target = match &action.copy {
-                        Some(source) => format!("{} (copying {source})", action.target),
-                        None => action.target.to_string(),
-                    };
-                    stale.push(StaleCorrection {
-                        index,
-                        target,
-                        description: action.description.clone().unwrap_or_default(),
-                    });
-                }
-                Err(e) => {
-                    return Err(Error::Overlay {
-                        path: self.path.clone(),
-                        message: format!("action {index}: {e}"),
-                    });
-                }
+        let mut outdated = Vec::new();
+        for index in 0..self.overlay.actions.len() {
+            if let Some(found) = self.apply_one(index, document)? {
+                outdated.push(found);
             }
         }
-        Ok(stale)
+        Ok(outdated)
     }
 
     /// Applies every action in order. On error `document` is left as it was.
     ///
     /// # Errors
     /// [`Error::StaleOverlayAction`] when an action's target matches nothing (upstream changed
-    /// under the correction), [`Error::Overlay`] for any other failure.
+    /// under the correction), [`Error::RedundantOverlayAction`] when an action adds nothing
+    /// upstream lacks, [`Error::Overlay`] for any other failure.
     pub fn apply(&self, document: &mut Value) -> Result<(), Error> {
-        let options = ApplyOptions::ErrorOnZeroMatch | ApplyOptions::ErrorOnMixedKindMatch;
-        self.overlay
-            .apply(document, options)
-            .map(drop)
-            .map_err(|e| match e.kind {
-                ApplyErrorKind::ZeroMatch | ApplyErrorKind::CopySourceNotFound(_) => {
-                    Error::StaleOverlayAction {
+        let mut corrected = document.clone();
+        for index in 0..self.overlay.actions.len() {
+            if let Some(found) = self.apply_one(index, &mut corrected)? {
+                return Err(match found.outdated {
+                    Outdated::Stale => Error::StaleOverlayAction {
                         path: self.path.clone(),
-                        index: e.action_index,
-                        target: e.target,
-                    }
-                }
-                _ => Error::Overlay {
+                        index,
+                        target: found.target,
+                    },
+                    Outdated::Redundant => Error::RedundantOverlayAction {
+                        path: self.path.clone(),
+                        index,
+                        target: found.target,
+                        description: found.description,
+                    },
+                });
+            }
+        }
+        *document = corrected;
+        Ok(())
+    }
+
+    /// Applies action `index`; a stale or redundant one leaves `document` as it was and is
+    /// returned.
+    fn apply_one(
+        &self,
+        index: usize,
+        document: &mut Value,
+    ) -> Result<Option<StaleCorrection>, Error> {
+        let options = ApplyOptions::ErrorOnZeroMatch | ApplyOptions::ErrorOnMixedKindMatch;
+        let action = &self.overlay.actions[index];
+        let single = Overlay {
+            actions: vec![action.clone()],
+            ..self.overlay.clone()
+        };
+        let target = match &action.copy {
+            Some(source) => format!("{} (copying {source})", action.target),
+            None => action.target.to_string(),
+        };
+        let found = |outdated| StaleCorrection {
+            outdated,
+            index,
+            target: target.clone(),
+            description: action.description.clone().unwrap_or_default(),
+        };
+        let before = document.clone();
+        match single.apply(document, options) {
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind,
+                    ApplyErrorKind::ZeroMatch | ApplyErrorKind::CopySourceNotFound(_)
+                ) =>
+            {
+                *document = before;
+                return Ok(Some(found(Outdated::Stale)));
+            }
+            Err(e) => {
+                return Err(Error::Overlay {
                     path: self.path.clone(),
-                    message: e.to_string(),
-                },
-            })
+                    message: format!("action {index}: {e}"),
+                });
+            }
+        }
+        // Only an update can say what upstream already says; a copy or a removal always acts.
+        let update = action.copy.is_none() && action.remove != Some(true);
+        if update && adds_nothing(document, &before) {
+            *document = before;
+            return Ok(Some(found(Outdated::Redundant)));
+        }
+        Ok(None)
+    }
+}
+
+/// Keys whose text is documentation: a correction that changes only these adds nothing.
+const DOCUMENTATION: [&str; 4] = ["description", "title", "example", "examples"];
+
+/// Whether `after` holds nothing `before` lacks, documentation aside: every key `before` has
+/// (with nothing added below it), every array element among `before`'s, every other value equal.
+fn adds_nothing(after: &Value, before: &Value) -> bool {
+    match (after, before) {
+        (Value::Object(a), Value::Object(b)) => a.iter().all(|(key, value)| {
+            DOCUMENTATION.contains(&key.as_str())
+                || b.get(key).is_some_and(|old| adds_nothing(value, old))
+        }),
+        (Value::Array(a), Value::Array(b)) => a.iter().all(|value| {
+            b.iter()
+                .any(|old| adds_nothing(value, old) && adds_nothing(old, value))
+        }),
+        _ => after == before,
     }
 }

@@ -69,8 +69,8 @@ pub fn read_page(page: &Page) -> Result<PageDocument, Error> {
 
 /// Builds the merged document from the pages and the corrections.
 ///
-/// The steps: read each page ([`read_page`]); merge them; give operations without an id one
-/// derived from their summary; apply the overlay; shape the result for the generated client
+/// The steps: read each page ([`read_page`]); merge them; apply the overlay; give operations
+/// without an id one derived from their summary; shape the result for the generated client
 /// ([`shape_for_generation`]); check that every operation can be generated or is marked as
 /// written by hand, that ids are unique, that every `$ref` is sound ([`check_references`]) and
 /// that the result parses as OpenAPI 3.0.
@@ -114,8 +114,9 @@ fn build_with(
         })
         .collect();
     let mut merged = merge_pages(documents)?;
-    assign_missing_ids(&mut merged);
+    // Corrections first: an id they pin is theirs, not one derived from a summary.
     let stale = correct(&mut merged)?;
+    assign_missing_ids(&mut merged);
     shape_for_generation(&mut merged)?;
     hand_written::check(&merged, &origins)?;
     check_unique_ids(&merged)?;

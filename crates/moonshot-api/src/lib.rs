@@ -54,6 +54,8 @@ pub mod types {
 
 pub use types::Purpose;
 
+include!(concat!(env!("OUT_DIR"), "/model_families.rs"));
+
 /// Typed [httpmock](https://docs.rs/httpmock) helpers, one per operation, generated from the
 /// same document: `server.retrieve_file(|when, then| { ... })` is checked against the spec at
 /// compile time. Mind two things progenitor does: `when.file_id(id)` puts the id into a regex

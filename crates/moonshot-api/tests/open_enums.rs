@@ -124,7 +124,7 @@ fn every_string_enum_of_the_document_is_an_open_type_that_keeps_unknown_values()
         "Purpose",
         "BatchObjectStatus",
         "ChatCompletionResponseChoicesItemFinishReason",
-        "ChatCompletionChunkChoicesItemFinishReason",
+        "ChoiceDeltaFinishReason",
         "MessageRole",
         "ToolCallType",
         "CreateChatCompletionRequestModel",
@@ -141,6 +141,45 @@ fn every_string_enum_of_the_document_is_an_open_type_that_keeps_unknown_values()
         tags.iter().all(|t| t.ends_with("/properties/type")),
         "{tags:?}"
     );
+}
+
+/// Every `enum` of `value`, by JSON pointer.
+fn all_enums<'v>(value: &'v Value, pointer: &str, found: &mut Vec<(String, &'v Vec<Value>)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let child_pointer = format!("{pointer}/{key}");
+                match (key.as_str(), child) {
+                    ("enum", Value::Array(values)) => found.push((child_pointer, values)),
+                    _ => all_enums(child, &child_pointer, found),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                all_enums(item, &format!("{pointer}/{index}"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn no_enum_of_the_document_lists_a_value_twice() {
+    // A value twice would be two variants for one value (and a correction that repeats what
+    // upstream now says would make one): `cargo xtask gen` must never write it.
+    let document = document();
+    let mut found = Vec::new();
+    all_enums(&document, "", &mut found);
+    assert!(found.len() > 10, "{}", found.len());
+    for (pointer, values) in found {
+        for (index, value) in values.iter().enumerate() {
+            assert!(
+                !values[..index].contains(value),
+                "{pointer} lists {value} twice"
+            );
+        }
+    }
 }
 
 #[test]

@@ -146,7 +146,7 @@ pub fn event(n: u64, chunks: u64) -> Bytes {
 
 #[cfg(test)]
 mod tests {
-    use moonshot::types::{ChatCompletionChunk, ChatCompletionChunkChoicesItemFinishReason};
+    use moonshot::types::{ChatCompletionChunk, ChoiceDeltaFinishReason};
 
     use super::*;
 
@@ -198,10 +198,7 @@ mod tests {
 
         let last = decode(&event(2, 3));
         let choice = &last.choices[0];
-        assert_eq!(
-            choice.finish_reason,
-            Some(ChatCompletionChunkChoicesItemFinishReason::Stop)
-        );
+        assert_eq!(choice.finish_reason, Some(ChoiceDeltaFinishReason::Stop));
         let usage = choice.usage.as_ref().expect("usage in the choice");
         assert_eq!(usage.completion_tokens, Some(3));
         assert_eq!(&event(3, 3)[..], b"data: [DONE]\n\n");

@@ -7,9 +7,18 @@
 //! ```
 
 use moonshot_api::types::{
-    ImageUrlImageUrl, Message, MessageContent, MessageContentArrayItem, MessageRole,
+    ImageUrlImageUrl, KimiK3Message, Message, MessageContent, MessageContentArrayItem, MessageRole,
     VideoUrlVideoUrl,
 };
+
+/// The role of a message of a request: a plain message's, or `system` for a dynamic tool
+/// message.
+pub fn role_of(message: &KimiK3Message) -> &str {
+    match message {
+        KimiK3Message::Message(message) => message.role.as_str(),
+        KimiK3Message::KimiK3DynamicToolMessage(dynamic) => dynamic.role.as_str(),
+    }
+}
 
 /// A message of `role` with text `content`, nothing else set.
 pub fn message(role: MessageRole, content: impl Into<String>) -> Message {

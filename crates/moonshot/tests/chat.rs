@@ -146,7 +146,7 @@ async fn an_error_object_under_status_200_is_a_typed_error() {
 async fn requests_past_the_documented_limits_never_reach_the_wire() {
     let server = ScriptedServer::start(vec![answer("x")]).await;
     let client = client(&server.base_url());
-    let many_tools: Vec<Tool> = (0..129)
+    let two_tools: Vec<Tool> = (0..2)
         .map(|i| {
             Tool::function(&format!("tool_{i}"), "t", json!({"type": "object"})).expect("tool")
         })
@@ -154,8 +154,20 @@ async fn requests_past_the_documented_limits_never_reach_the_wire() {
     let cases = [
         (ChatRequest::new("kimi-k2.6"), "messages"),
         (
-            ChatRequest::new("kimi-k2.6").user("x").tools(many_tools),
-            "tools",
+            ChatRequest::new("kimi-k2.6")
+                .user("x")
+                .dynamic_tools(two_tools.clone()),
+            "messages",
+        ),
+        (
+            ChatRequest::new("kimi-k2.6")
+                .user("x")
+                .reasoning_effort("low"),
+            "reasoning_effort",
+        ),
+        (
+            ChatRequest::new("kimi-k3").user("x").thinking(false),
+            "thinking",
         ),
         (
             ChatRequest::new("kimi-k2.6")
@@ -190,7 +202,8 @@ async fn requests_past_the_documented_limits_never_reach_the_wire() {
         let err = client.chat().stream(request).await.expect_err(field);
         assert!(matches!(&err, Error::InvalidInput { .. }), "{field}: {err}");
     }
-    for bad in ["1abc", "ab", "has space", "$web_search"] {
+    let too_long = "a".repeat(257);
+    for bad in ["1abc", "has space", "$web_search", too_long.as_str()] {
         let err = Tool::function(bad, "d", json!({"type": "object"})).expect_err(bad);
         assert!(matches!(err, Error::InvalidInput { .. }), "{bad}: {err}");
     }

@@ -106,7 +106,11 @@ async fn a_tool_call_round_trips_through_a_rust_handler() {
     assert_eq!(run.answer.content(), "It is sunny in Paris.");
     assert_eq!(run.rounds, 2);
     assert_eq!(*seen.lock().expect("lock"), [json!({"city": "Paris"})]);
-    let roles: Vec<&str> = run.messages.iter().map(|m| m.role.as_str()).collect();
+    let roles: Vec<&str> = run
+        .messages
+        .iter()
+        .map(moonshot::messages::role_of)
+        .collect();
     assert_eq!(roles, ["user", "assistant", "tool"]);
 }
 
@@ -132,7 +136,7 @@ async fn built_in_web_search_is_answered_by_the_loop_itself() {
 
     assert_eq!(run.rounds, 2);
     let echoed = run.messages.last().expect("the tool's result");
-    assert_eq!(echoed.role.as_str(), "tool");
+    assert_eq!(moonshot::messages::role_of(echoed), "tool");
     assert!(
         run.answer.content().contains("What is Moonshot AI?"),
         "{}",

@@ -82,6 +82,10 @@
 //! Beside the table, `overlay-correction-stale` (breaking) says that the new pages left a local
 //! correction of `openapi/overlay.yaml` matching nothing: the verdicts are then given on the
 //! pages with the other corrections applied, and `gen` fails until the correction is revisited.
+//! `overlay-correction-redundant` (info) says that the new pages now say what a correction adds
+//! (an `update` that adds no property, enum value or schema, descriptions aside): it is left out
+//! of the verdicts and `gen` fails until it is removed. A correction already stale or redundant
+//! on the old side is not a finding of the change.
 //!
 //! Request and response bodies that are not JSON are read or sent as bytes, so changes inside
 //! their schemas are `info` at most. Component schemas that no operation uses still become
@@ -100,7 +104,7 @@ use crate::Error;
 use crate::convert::to_openapi_30;
 use crate::extract::yaml_text_to_json;
 use crate::files::read_text;
-use crate::overlay::StaleCorrection;
+use crate::overlay::{Outdated, StaleCorrection};
 use crate::pipeline::{
     MERGED_FILE, OVERLAY_FILE, UPSTREAM_DIR, build_from_dir, build_from_dir_reporting_stale,
     display_path, shape_for_generation,
@@ -192,21 +196,41 @@ pub struct DiffArgs {
 pub fn run(root: &Path, args: &DiffArgs) -> Result<Vec<Change>, Error> {
     let old = args.old.clone().unwrap_or_else(|| root.join(MERGED_FILE));
     let new = args.new.clone().unwrap_or_else(|| root.join(UPSTREAM_DIR));
-    let (old, _) = load_reporting_stale(root, &old)?;
-    let (new, stale) = load_reporting_stale(root, &new)?;
+    let (old, was_outdated) = load_reporting_stale(root, &old)?;
+    let (new, outdated) = load_reporting_stale(root, &new)?;
     let mut changes = compare(&old, &new);
-    changes.extend(stale.iter().map(stale_correction));
+    // A correction that was already stale or redundant before the change is not its finding.
+    changes.extend(
+        outdated
+            .iter()
+            .filter(|c| !was_outdated.contains(c))
+            .map(stale_correction),
+    );
     changes.sort_by_key(|c| std::cmp::Reverse(c.level));
     Ok(changes)
 }
 
-/// A correction the new pages made stale, as a finding of its own.
+/// A correction the new pages made stale or redundant, as a finding of its own.
 fn stale_correction(stale: &StaleCorrection) -> Change {
     let what = if stale.description.is_empty() {
         String::new()
     } else {
         format!(" ({})", stale.description.trim_end_matches('.'))
     };
+    if stale.outdated == Outdated::Redundant {
+        return Change {
+            rule: REDUNDANT_CORRECTION.to_owned(),
+            level: Level::Info,
+            operation: None,
+            location: format!("{OVERLAY_FILE}#/actions/{}", stale.index),
+            message: format!(
+                "correction {}{what} on `{}` adds nothing the new pages lack: they now say it \
+                 themselves, so remove it (`cargo xtask gen` fails until then); the verdicts \
+                 are for the pages without it",
+                stale.index, stale.target
+            ),
+        };
+    }
     Change {
         rule: STALE_CORRECTION.to_owned(),
         level: Level::Breaking,
@@ -223,6 +247,9 @@ fn stale_correction(stale: &StaleCorrection) -> Change {
 
 /// The rule of a correction that an upstream change made stale.
 pub const STALE_CORRECTION: &str = "overlay-correction-stale";
+
+/// The rule of a correction that an upstream change made redundant: upstream says it itself.
+pub const REDUNDANT_CORRECTION: &str = "overlay-correction-redundant";
 
 /// [`load`], but a directory of pages is built with the corrections that still apply, and
 /// those that match nothing are returned.

@@ -1,8 +1,8 @@
 //! Rebuilding a whole answer from the chunks of a stream.
 
 use moonshot_api::types::{
-    ChatCompletionChunk, ChatCompletionChunkChoicesItemFinishReason, Message, ToolCall,
-    ToolCallFunction, ToolCallType, Usage,
+    ChatCompletionChunk, ChoiceDeltaFinishReason, Message, ToolCall, ToolCallFunction,
+    ToolCallType, Usage,
 };
 
 /// The answer so far, rebuilt from a stream's chunks: content, reasoning, and tool calls
@@ -28,7 +28,7 @@ pub struct ChatAccumulator {
     content: String,
     reasoning: String,
     tool_calls: Vec<ToolCall>,
-    finish_reason: Option<ChatCompletionChunkChoicesItemFinishReason>,
+    finish_reason: Option<ChoiceDeltaFinishReason>,
     usage: Option<Usage>,
     chunks: u64,
 }
@@ -109,7 +109,7 @@ impl ChatAccumulator {
     }
 
     /// Why the answer ended, once a chunk said.
-    pub fn finish_reason(&self) -> Option<&ChatCompletionChunkChoicesItemFinishReason> {
+    pub fn finish_reason(&self) -> Option<&ChoiceDeltaFinishReason> {
         self.finish_reason.as_ref()
     }
 

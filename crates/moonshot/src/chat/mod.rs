@@ -16,6 +16,7 @@
 //! ```
 
 mod accumulate;
+mod families;
 mod request;
 mod stream;
 mod tools;
@@ -29,7 +30,9 @@ use moonshot_api::types::{
 };
 
 pub use accumulate::ChatAccumulator;
-pub use request::{ChatModel, ChatRequest, MAX_STOP_WORDS, MAX_TOOLS};
+pub use families::{Thinking, family_of, thinking_of};
+pub use moonshot_api::types::{KimiK3DynamicToolMessage, KimiK3Message};
+pub use request::{ChatModel, ChatRequest, MAX_STOP_WORDS, ReasoningEffort};
 pub use stream::ChatStream;
 pub use tools::{Tool, Toolbox, WEB_SEARCH, arguments};
 
@@ -304,7 +307,7 @@ pub struct ToolRun {
     pub answer: ChatCompletion,
     /// The conversation sent for it: the request's messages, then each round's tool calls and
     /// results.
-    pub messages: Vec<Message>,
+    pub messages: Vec<KimiK3Message>,
     /// How many answers were asked for.
     pub rounds: usize,
 }

@@ -2,13 +2,17 @@
 
 use moonshot_api::types::{
     CreateChatCompletionRequest, CreateChatCompletionRequestModel,
+    CreateChatCompletionRequestPrediction, CreateChatCompletionRequestPredictionContent,
+    CreateChatCompletionRequestPredictionType, CreateChatCompletionRequestReasoningEffort,
     CreateChatCompletionRequestResponseFormat, CreateChatCompletionRequestResponseFormatJsonSchema,
     CreateChatCompletionRequestResponseFormatType, CreateChatCompletionRequestStop,
     CreateChatCompletionRequestThinking, CreateChatCompletionRequestThinkingKeep,
-    CreateChatCompletionRequestThinkingType, FunctionFunction, FunctionType, Message, ToolChoice,
-    ToolChoiceMode,
+    CreateChatCompletionRequestThinkingType, KimiK3DynamicToolMessage,
+    KimiK3DynamicToolMessageRole, KimiK3Message, ToolChoice, ToolChoiceMode,
+    ToolChoiceObjectFunction, ToolChoiceObjectType,
 };
 
+use super::families::{Thinking, behaviour};
 use super::tools::Tool;
 use crate::error::Error;
 use crate::file_types::FileContent;
@@ -18,19 +22,13 @@ use crate::messages;
 /// documented ids are variants.
 pub type ChatModel = CreateChatCompletionRequestModel;
 
-/// The most tools a request may declare.
-pub const MAX_TOOLS: usize = 128;
+/// How hard a thinking model thinks (`reasoning_effort`, Kimi K3): `low`, `high` or `max`
+/// (the server's default), or any value a later model takes.
+pub type ReasoningEffort = CreateChatCompletionRequestReasoningEffort;
+
 /// The most stop words a request may give, and their longest length in bytes.
 pub const MAX_STOP_WORDS: usize = 5;
 const MAX_STOP_WORD_BYTES: usize = 32;
-
-/// Models whose thinking is on unless the request turns it off.
-const THINKING_BY_DEFAULT: [&str; 4] = [
-    "kimi-k2.6",
-    "kimi-k2.5",
-    "kimi-k2-thinking",
-    "kimi-k2-thinking-turbo",
-];
 
 /// A chat request, built step by step; only what is set is sent.
 ///
@@ -56,11 +54,14 @@ impl ChatRequest {
                 model: model.into(),
                 messages: Vec::new(),
                 frequency_penalty: None,
+                logprobs: None,
                 max_completion_tokens: None,
                 max_tokens: None,
                 n: None,
+                prediction: None,
                 presence_penalty: None,
                 prompt_cache_key: None,
+                reasoning_effort: None,
                 response_format: None,
                 safety_identifier: None,
                 stop: None,
@@ -70,23 +71,41 @@ impl ChatRequest {
                 thinking: None,
                 tool_choice: None,
                 tools: Vec::new(),
+                top_logprobs: None,
                 top_p: None,
             },
         }
     }
 
-    /// Appends a message (see [`crate::messages`] for each role).
+    /// Appends a message: a plain [`Message`](moonshot_api::types::Message) (see
+    /// [`crate::messages`] for each role), or a dynamic tool message.
     #[must_use]
-    pub fn message(mut self, message: Message) -> Self {
-        self.inner.messages.push(message);
+    pub fn message(mut self, message: impl Into<KimiK3Message>) -> Self {
+        self.inner.messages.push(message.into());
         self
     }
 
     /// Appends messages.
     #[must_use]
-    pub fn messages(mut self, messages: impl IntoIterator<Item = Message>) -> Self {
-        self.inner.messages.extend(messages);
+    pub fn messages(
+        mut self,
+        messages: impl IntoIterator<Item = impl Into<KimiK3Message>>,
+    ) -> Self {
+        self.inner
+            .messages
+            .extend(messages.into_iter().map(Into::into));
         self
+    }
+
+    /// Appends a dynamic tool message (Kimi K3): the tools the model may call from this point
+    /// of the conversation on, declared in a `system` message without content. Refused by
+    /// [`check`](Self::check) for a model whose family does not take it.
+    #[must_use]
+    pub fn dynamic_tools(self, tools: impl IntoIterator<Item = Tool>) -> Self {
+        self.message(KimiK3DynamicToolMessage {
+            role: KimiK3DynamicToolMessageRole::System,
+            tools: tools.into_iter().map(Tool::into_definition).collect(),
+        })
     }
 
     /// Appends a `system` message.
@@ -134,7 +153,8 @@ impl ChatRequest {
         tools.into_iter().fold(self, Self::tool)
     }
 
-    /// Lets the model decide whether to call a tool (`auto`) or forbids it (`none`).
+    /// Lets the model decide whether to call a tool (`auto`), forbids it (`none`) or makes it
+    /// call one (`required`).
     #[must_use]
     pub fn tool_choice(mut self, mode: ToolChoiceMode) -> Self {
         self.inner.tool_choice = Some(ToolChoice::from(mode));
@@ -144,9 +164,9 @@ impl ChatRequest {
     /// Makes the model call the function `name`.
     #[must_use]
     pub fn force_tool(mut self, name: impl Into<String>) -> Self {
-        self.inner.tool_choice = Some(ToolChoice::Function {
-            function: FunctionFunction { name: name.into() },
-            type_: FunctionType::Function,
+        self.inner.tool_choice = Some(ToolChoice::Object {
+            function: ToolChoiceObjectFunction { name: name.into() },
+            type_: ToolChoiceObjectType::Function,
         });
         self
     }
@@ -191,8 +211,9 @@ impl ChatRequest {
             .unwrap_or_else(|_| unreachable!("schemars gives objects"))
     }
 
-    /// Turns thinking on or off (for models that think: kimi-k2.6, kimi-k2.5 and the thinking
-    /// models). Off is what built-in web search needs.
+    /// Turns thinking on or off, for the families that can (kimi-k2.6, kimi-k2.5); Kimi K3 and
+    /// kimi-k2.7-code always think, so off is refused for them by [`check`](Self::check). Off is
+    /// what built-in web search needs.
     #[must_use]
     pub fn thinking(mut self, enabled: bool) -> Self {
         let type_ = if enabled {
@@ -230,10 +251,58 @@ impl ChatRequest {
         self
     }
 
-    /// The most tokens the answer may have.
+    /// How hard the model thinks (Kimi K3: `low`, `high`, `max`). Refused by
+    /// [`check`](Self::check) for a model whose family does not take it.
+    #[must_use]
+    pub fn reasoning_effort(mut self, effort: impl Into<ReasoningEffort>) -> Self {
+        self.inner.reasoning_effort = Some(effort.into());
+        self
+    }
+
+    /// The most tokens the answer may have (`max_completion_tokens`; the default varies by
+    /// model).
     #[must_use]
     pub fn max_completion_tokens(mut self, tokens: u32) -> Self {
         self.inner.max_completion_tokens = Some(i64::from(tokens));
+        self
+    }
+
+    /// The most tokens the answer may have, by the field Moonshot deprecates. Still sent when
+    /// set, for servers that do not know `max_completion_tokens` yet.
+    #[deprecated(note = "Moonshot deprecates `max_tokens`: use `max_completion_tokens`")]
+    #[must_use]
+    pub fn max_tokens(mut self, tokens: u32) -> Self {
+        self.inner.max_tokens = Some(i64::from(tokens));
+        self
+    }
+
+    /// Returns the log probability of each output token (`logprobs`), with the `top` most likely
+    /// alternatives at each position when `top` is given (0 to 20).
+    #[must_use]
+    pub fn logprobs(mut self, top: Option<u8>) -> Self {
+        self.inner.logprobs = Some(true);
+        self.inner.top_logprobs = top.map(i64::from);
+        self
+    }
+
+    /// Predicted output: text most of the answer is known to repeat (a file regenerated with
+    /// small changes), which makes it faster.
+    #[must_use]
+    pub fn prediction(mut self, content: impl Into<String>) -> Self {
+        self.inner.prediction = Some(CreateChatCompletionRequestPrediction {
+            content: Some(CreateChatCompletionRequestPredictionContent::String(
+                content.into(),
+            )),
+            type_: Some(CreateChatCompletionRequestPredictionType::Content),
+        });
+        self
+    }
+
+    /// A stable id of your end user (a hash of their account, not their name), which helps
+    /// Moonshot tell which user breaks its usage policies.
+    #[must_use]
+    pub fn safety_identifier(mut self, id: impl Into<String>) -> Self {
+        self.inner.safety_identifier = Some(id.into());
         self
     }
 
@@ -271,24 +340,16 @@ impl ChatRequest {
     /// before anything is sent.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for no messages, more than 128 tools, more than 5 stop words (or
-    /// one over 32 bytes), a tool name outside the documented pattern, or built-in web search
-    /// with thinking on.
+    /// [`Error::InvalidInput`] for no messages, more than 5 stop words (or one over 32 bytes), a
+    /// tool name outside the documented pattern, built-in web search with thinking on, thinking
+    /// turned off for a family that always thinks, or a dynamic tool message or
+    /// `reasoning_effort` for a family that does not take them.
     pub fn check(&self) -> Result<(), Error> {
         let invalid =
             |name: &'static str, reason: String| Err(Error::InvalidInput { name, reason });
         let request = &self.inner;
         if request.messages.is_empty() {
             return invalid("messages", "there are none: add at least one".to_owned());
-        }
-        if request.tools.len() > MAX_TOOLS {
-            return invalid(
-                "tools",
-                format!(
-                    "{} are declared, over Moonshot's limit of {MAX_TOOLS}",
-                    request.tools.len()
-                ),
-            );
         }
         if let Some(CreateChatCompletionRequestStop::Array(words)) = &request.stop {
             if words.len() > MAX_STOP_WORDS {
@@ -307,8 +368,54 @@ impl ChatRequest {
                 );
             }
         }
-        for tool in &request.tools {
+        let dynamic: Vec<&KimiK3DynamicToolMessage> = request
+            .messages
+            .iter()
+            .filter_map(|m| match m {
+                KimiK3Message::KimiK3DynamicToolMessage(d) => Some(d),
+                KimiK3Message::Message(_) => None,
+            })
+            .collect();
+        for tool in request
+            .tools
+            .iter()
+            .chain(dynamic.iter().flat_map(|d| &d.tools))
+        {
             super::tools::check_name(tool.function.name.as_str())?;
+        }
+        if let Some(family) = behaviour(request.model.as_str()) {
+            if !family.dynamic_tools && !dynamic.is_empty() {
+                return invalid(
+                    "messages",
+                    format!(
+                        "dynamic tool messages are for Kimi K3, and `{}` is of the {} family: \
+                         declare the tools with `.tools(..)` instead",
+                        request.model, family.family
+                    ),
+                );
+            }
+            if !family.dynamic_tools && request.reasoning_effort.is_some() {
+                return invalid(
+                    "reasoning_effort",
+                    format!(
+                        "the {} family of `{}` does not take it (Kimi K3 does): drop it",
+                        family.family, request.model
+                    ),
+                );
+            }
+            let off = request
+                .thinking
+                .as_ref()
+                .is_some_and(|t| t.type_ == CreateChatCompletionRequestThinkingType::Disabled);
+            if off && family.thinking == Thinking::Always {
+                return invalid(
+                    "thinking",
+                    format!(
+                        "`{}` always thinks ({} family): drop `.thinking(false)`",
+                        request.model, family.family
+                    ),
+                );
+            }
         }
         let web_search = request.tools.iter().any(Tool::is_web_search);
         if web_search && self.thinks() {
@@ -329,7 +436,10 @@ impl ChatRequest {
     fn thinks(&self) -> bool {
         match &self.inner.thinking {
             Some(thinking) => thinking.type_ != CreateChatCompletionRequestThinkingType::Disabled,
-            None => THINKING_BY_DEFAULT.contains(&self.inner.model.as_str()),
+            None => matches!(
+                super::families::thinking_of(self.inner.model.as_str()),
+                Some(Thinking::Always | Thinking::ByDefault)
+            ),
         }
     }
 
