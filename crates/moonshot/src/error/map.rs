@@ -65,8 +65,33 @@ pub(crate) async fn map_error(
     }
 }
 
+/// A request body's source that failed through the caller's doing (a file that changed size
+/// while it was sent): it ends the body, and the call fails with [`Error::InvalidInput`], not
+/// retried.
+#[derive(Debug)]
+pub(crate) struct InputChanged {
+    pub(crate) name: &'static str,
+    pub(crate) reason: String,
+}
+
+impl fmt::Display for InputChanged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl std::error::Error for InputChanged {}
+
 /// A timeout or a connection failure, saying what happened.
 pub(crate) fn transport_error(error: reqwest::Error) -> Error {
+    let input = std::iter::successors(std::error::Error::source(&error), |e| e.source())
+        .find_map(|e| e.downcast_ref::<InputChanged>());
+    if let Some(input) = input {
+        return Error::InvalidInput {
+            name: input.name,
+            reason: input.reason.clone(),
+        };
+    }
     let timeout = error.is_timeout();
     let source = Box::new(TransportFailure {
         what: describe(&error),
