@@ -17,6 +17,7 @@
 
 mod accumulate;
 mod request;
+mod sse;
 mod stream;
 mod tools;
 

@@ -1,4 +1,4 @@
-//! A streamed answer: server-sent events parsed by `eventsource-stream`, one typed chunk each,
+//! A streamed answer: server-sent events (parsed by [`super::sse`]), one typed chunk each,
 //! until `data: [DONE]`.
 //!
 //! After the first chunk, a task of its own reads and decodes the events, at most
@@ -10,7 +10,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use eventsource_stream::{Event, EventStreamError, Eventsource as _};
 use futures::future::{self, Either};
 use futures::{Stream, StreamExt as _};
 use moonshot_api::types::ChatCompletionChunk;
@@ -18,10 +17,11 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, Sleep};
 
 use super::accumulate::ChatAccumulator;
+use super::sse::{Event, EventStream, SseError};
 use crate::error::Error;
 use crate::error::map::{error_from_body, transport_error, undecodable};
 
-type Events = Pin<Box<dyn Stream<Item = Result<Event, EventStreamError<reqwest::Error>>> + Send>>;
+type Events = Pin<Box<dyn Stream<Item = Result<Event, SseError<reqwest::Error>>> + Send>>;
 
 /// How many decoded chunks the reading task may hold for a reader that has not taken them.
 pub(crate) const READ_AHEAD: usize = 64;
@@ -43,7 +43,7 @@ enum Read {
 /// Turns a successful response into its events, and reads up to the first chunk.
 pub(crate) async fn open(response: reqwest::Response, idle: Duration) -> Result<Opened, Error> {
     let request_id = crate::error::map::request_id(response.headers());
-    let mut events: Events = Box::pin(response.bytes_stream().eventsource());
+    let mut events: Events = Box::pin(EventStream::new(response.bytes_stream()));
     let first = match tokio::time::timeout(idle, events.next()).await {
         Err(_) => return Err(stalled(idle)),
         Ok(None) => return Err(ended_early()),
@@ -62,11 +62,11 @@ pub(crate) async fn open(response: reqwest::Response, idle: Duration) -> Result<
 /// Reads one event: a chunk, the end, or an error (an `error` event, an error object, a chunk
 /// that does not decode, a transport failure).
 fn read(
-    event: Result<Event, EventStreamError<reqwest::Error>>,
+    event: Result<Event, SseError<reqwest::Error>>,
     request_id: Option<&str>,
 ) -> Result<Read, Error> {
     let event = event.map_err(|e| match e {
-        EventStreamError::Transport(e) => transport_error(e),
+        SseError::Transport(e) => transport_error(e),
         other => undecodable(200, request_id.map(str::to_owned), other.to_string(), &[]),
     })?;
     let data = event.data.trim();
