@@ -613,3 +613,38 @@ async fn a_stream_with_cr_line_endings_keeps_its_last_done() {
 
     assert_eq!(answer.content(), "Hi");
 }
+
+#[tokio::test]
+async fn an_empty_model_question_or_system_message_is_refused_naming_it() {
+    let server = ScriptedServer::start(vec![answer("x")]).await;
+    let client = client(&server.base_url());
+    let cases = [
+        (ChatRequest::new("").user("x"), "model", "is empty"),
+        (ChatRequest::new("  ").user("x"), "model", "is empty"),
+        (
+            ChatRequest::new("kimi-k2.6").user(""),
+            "messages",
+            "message 1 (`user`) is empty",
+        ),
+        (
+            ChatRequest::new("kimi-k2.6").system(" ").user("x"),
+            "messages",
+            "message 1 (`system`) is empty",
+        ),
+    ];
+    for (request, field, why) in cases {
+        let err = client
+            .chat()
+            .create(request.clone())
+            .await
+            .expect_err(field);
+        assert!(
+            matches!(&err, Error::InvalidInput { name, .. } if *name == field),
+            "{field}: {err}"
+        );
+        assert!(err.to_string().contains(why), "{err}");
+        let err = client.chat().stream(request).await.expect_err(field);
+        assert!(err.to_string().contains(why), "{err}");
+    }
+    assert_eq!(server.hits(), 0);
+}

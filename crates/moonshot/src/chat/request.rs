@@ -5,8 +5,8 @@ use moonshot_api::types::{
     CreateChatCompletionRequestResponseFormat, CreateChatCompletionRequestResponseFormatJsonSchema,
     CreateChatCompletionRequestResponseFormatType, CreateChatCompletionRequestStop,
     CreateChatCompletionRequestThinking, CreateChatCompletionRequestThinkingKeep,
-    CreateChatCompletionRequestThinkingType, FunctionFunction, FunctionType, Message, ToolChoice,
-    ToolChoiceMode,
+    CreateChatCompletionRequestThinkingType, FunctionFunction, FunctionType, Message,
+    MessageContent, ToolChoice, ToolChoiceMode,
 };
 
 use super::tools::Tool;
@@ -271,15 +271,39 @@ impl ChatRequest {
     /// before anything is sent.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for no messages, more than 128 tools, more than 5 stop words (or
+    /// [`Error::InvalidInput`] for an empty model, no messages, an empty `user` or `system`
+    /// message, more than 128 tools, more than 5 stop words (or
     /// one over 32 bytes), a tool name outside the documented pattern, or built-in web search
     /// with thinking on.
     pub fn check(&self) -> Result<(), Error> {
         let invalid =
             |name: &'static str, reason: String| Err(Error::InvalidInput { name, reason });
         let request = &self.inner;
+        if request.model.as_str().trim().is_empty() {
+            return invalid(
+                "model",
+                "it is empty: name a model such as `kimi-k2.6` (`Client::models` lists them)"
+                    .to_owned(),
+            );
+        }
         if request.messages.is_empty() {
             return invalid("messages", "there are none: add at least one".to_owned());
+        }
+        for (n, message) in request.messages.iter().enumerate() {
+            let role = message.role.as_str();
+            let empty = match &message.content {
+                MessageContent::String(text) => text.trim().is_empty(),
+                MessageContent::Array(parts) => parts.is_empty(),
+            };
+            if empty && matches!(role, "user" | "system") {
+                return invalid(
+                    "messages",
+                    format!(
+                        "message {} (`{role}`) is empty: give it text, or leave it out",
+                        n + 1
+                    ),
+                );
+            }
         }
         if request.tools.len() > MAX_TOOLS {
             return invalid(
