@@ -235,6 +235,11 @@ impl ClientBuilder {
 
     /// The HTTP client to send requests with, e.g. one configured with a proxy. Authentication,
     /// user agent and the timeout are still added to each request.
+    ///
+    /// It keeps its own redirect policy (reqwest's default follows up to 10, and turns a `POST`
+    /// redirected by a 301, 302 or 303 into a `GET` without its body). A client built here
+    /// follows only a 307 or 308 to the same server, which keeps the method and the body; any
+    /// other redirect is an [`Error::UnexpectedStatus`] naming where it pointed.
     #[must_use]
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
@@ -286,6 +291,7 @@ impl ClientBuilder {
                     .default_headers(headers)
                     .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
                     .timeout(timeout)
+                    .redirect(reqwest::redirect::Policy::custom(same_server_redirect))
                     .build()
                     .map_err(|e| {
                         Error::Configuration(format!("the HTTP client cannot be built: {e}"))
@@ -302,6 +308,22 @@ impl ClientBuilder {
                 retry: self.retry.unwrap_or_default(),
             }),
         })
+    }
+}
+
+/// Follows a redirect only when it keeps the method and body (307, 308) and the server (scheme,
+/// host and port), at most 10 times. A 301, 302 or 303 would turn an upload or a chat into a
+/// `GET` that succeeds with nothing sent; another server would get a request without its key.
+fn same_server_redirect(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::redirect::Action {
+    let keeps_request = matches!(attempt.status().as_u16(), 307 | 308);
+    let same_server = attempt
+        .previous()
+        .last()
+        .is_some_and(|from| from.origin() == attempt.url().origin());
+    if keeps_request && same_server && attempt.previous().len() <= 10 {
+        attempt.follow()
+    } else {
+        attempt.stop()
     }
 }
 

@@ -49,7 +49,9 @@ pub enum Error {
     /// fails the same way.
     #[error("text extraction failed: {0}")]
     ExtractionFailed(Box<ApiError>),
-    /// Any other unsuccessful status (408 and 409 are retried by default).
+    /// Any other unsuccessful status (408 and 409 are retried by default), a redirect the
+    /// client does not follow (its message names the location), or an error object under a
+    /// success status whose type is none of the above.
     #[error("unexpected status: {0}")]
     UnexpectedStatus(Box<ApiError>),
     /// The request did not complete within the configured timeout.
@@ -319,7 +321,18 @@ impl Error {
     /// The variant for an unsuccessful status and Moonshot's `error.type`.
     pub(crate) fn from_api(api: ApiError) -> Self {
         let api = Box::new(api);
-        match (api.status, api.error_type.as_deref()) {
+        // An error object under a success status (an error event mid-stream) is told apart by
+        // its type, as if it had come with the status that type comes with.
+        let status = match (api.status, api.error_type.as_deref()) {
+            (400.., _) | (_, None) => api.status,
+            (_, Some("invalid_request_error")) => 400,
+            (_, Some("invalid_authentication_error" | "incorrect_api_key_error")) => 401,
+            (_, Some("permission_denied_error")) => 403,
+            (_, Some("resource_not_found_error")) => 404,
+            (_, Some("server_error" | "unexpected_output")) => 500,
+            _ => api.status,
+        };
+        match (status, api.error_type.as_deref()) {
             (_, Some("exceeded_current_quota_error")) => Self::QuotaExceeded(api),
             (_, Some("engine_overloaded_error")) | (503, _) => Self::Overloaded(api),
             (_, Some("rate_limit_reached_error")) | (429, _) => Self::RateLimited(api),

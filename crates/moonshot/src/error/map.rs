@@ -205,6 +205,30 @@ fn api_error(
     error_type: Option<String>,
     code: Option<String>,
 ) -> Error {
+    let message = match (status, headers.get(reqwest::header::LOCATION)) {
+        (300..=399, location) => {
+            let location = location.map_or_else(
+                || "nowhere (no Location header)".to_owned(),
+                |l| {
+                    format!(
+                        "`{}`",
+                        without_query(&String::from_utf8_lossy(l.as_bytes()))
+                    )
+                },
+            );
+            format!(
+                "redirected to {location}, which is not followed (only a 307 or 308 to the same \
+                 server is): set the base URL to where the API answers{}",
+                if message.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({message})")
+                }
+            )
+        }
+        (_, _) if message.trim().is_empty() => "the response has no body".to_owned(),
+        _ => message,
+    };
     let retry_after = requested_wait(headers, &message, SystemTime::now());
     Error::from_api(ApiError {
         status,
@@ -215,6 +239,11 @@ fn api_error(
         retry_after,
         attempts: 1,
     })
+}
+
+/// `url` without its query and fragment, which may carry a secret.
+pub(crate) fn without_query(url: &str) -> &str {
+    url.find(['?', '#']).map_or(url, |end| &url[..end])
 }
 
 /// The start of a body as text, cut to a few hundred characters.
