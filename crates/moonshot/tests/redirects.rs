@@ -14,15 +14,6 @@ fn redirect(status: u16, location: &str) -> Reply {
     Reply::text(status, "text/plain", "").header("location", location)
 }
 
-/// The request lines the server received, in order.
-fn request_lines(server: &ScriptedServer) -> Vec<String> {
-    server
-        .requests()
-        .iter()
-        .map(|r| r.lines().next().unwrap_or_default().to_owned())
-        .collect()
-}
-
 #[tokio::test]
 async fn a_redirected_upload_or_chat_is_an_error_naming_the_location_not_a_get() {
     for status in [301, 302, 303] {
@@ -51,7 +42,7 @@ async fn a_redirected_upload_or_chat_is_an_error_naming_the_location_not_a_get()
         assert!(err.to_string().contains("/v1/elsewhere"), "{err}");
         // Each request was sent once, never followed as a GET.
         assert_eq!(
-            request_lines(&server),
+            server.request_lines(),
             [
                 "POST /v1/files HTTP/1.1",
                 "POST /v1/chat/completions HTTP/1.1"
@@ -80,7 +71,7 @@ async fn a_307_to_the_same_server_is_followed_with_its_body_and_others_are_not()
         .expect("followed");
     assert_eq!(answer.content(), "moved");
     assert_eq!(
-        request_lines(&server),
+        server.request_lines(),
         [
             "POST /v1/chat/completions HTTP/1.1",
             "POST /v2/chat/completions HTTP/1.1"

@@ -24,15 +24,6 @@ fn temp_file(name: &str, contents: &[u8]) -> (tempfile::TempDir, std::path::Path
     (dir, path)
 }
 
-/// The request lines the server received, in order.
-fn request_lines(server: &ScriptedServer) -> Vec<String> {
-    server
-        .requests()
-        .iter()
-        .map(|r| r.lines().next().unwrap_or_default().to_owned())
-        .collect()
-}
-
 /// The multipart boundary of a request head.
 fn boundary(head: &str) -> String {
     let line = head
@@ -270,7 +261,7 @@ async fn an_upload_waits_and_extracts_in_one_call() {
     assert!(file.status.is_ready());
     assert_eq!(content.parsed().content, "The text.");
     assert_eq!(
-        request_lines(&server),
+        server.request_lines(),
         [
             "POST /v1/files HTTP/1.1",
             "GET /v1/files/file-up-1 HTTP/1.1",
@@ -445,7 +436,7 @@ async fn a_file_whose_extraction_fails_is_deleted() {
     assert!(matches!(err, Error::ProcessingFailed(_)), "{err:?}");
     assert!(err.to_string().contains("no text layer"), "{err}");
     assert_eq!(
-        request_lines(&server),
+        server.request_lines(),
         [
             "POST /v1/files HTTP/1.1",
             "GET /v1/files/file-up-1 HTTP/1.1",
