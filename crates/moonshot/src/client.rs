@@ -46,6 +46,8 @@ pub struct Client {
 
 struct Inner {
     api: moonshot_api::Client,
+    /// Kept to remove it from any text a server echoes it in.
+    api_key: SecretString,
     base_url: String,
     /// For a caller's own reqwest client: Authorization (marked sensitive) and User-Agent, added
     /// to each request, and the timeout. Empty for a client built here, which carries them.
@@ -142,6 +144,26 @@ impl Client {
     /// The headers and timeout every call runs with.
     pub(crate) fn context(&self) -> &CallContext {
         &self.inner.context
+    }
+
+    /// `error` without the API key in any text it shows.
+    pub(crate) fn redact(&self, error: Error) -> Error {
+        error.redacted(self.inner.api_key.expose_secret())
+    }
+
+    /// The API key, for what outlives a call (a stream) and must still redact it.
+    pub(crate) fn api_key(&self) -> &SecretString {
+        &self.inner.api_key
+    }
+
+    /// `text` without the API key.
+    pub(crate) fn redact_text<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        let key = self.inner.api_key.expose_secret().trim();
+        if text.contains(key) {
+            text.replace(key, "[redacted]").into()
+        } else {
+            text.into()
+        }
     }
 
     /// How calls are retried.
@@ -279,7 +301,8 @@ impl ClientBuilder {
         headers.insert(USER_AGENT, user_agent);
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
 
-        let base_url = normalize_base_url(self.base_url.as_deref().unwrap_or(GLOBAL_BASE_URL))?;
+        let base_url = normalize_base_url(self.base_url.as_deref().unwrap_or(GLOBAL_BASE_URL))
+            .map_err(|e| e.redacted(api_key.expose_secret()))?;
         // A client built here carries the headers and the timeout itself, as a hand-configured
         // reqwest client would, and reqwest applies them to each request as it does for any
         // client. A caller's own client gets them per request through the call context instead,
@@ -302,6 +325,7 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(Inner {
                 api: moonshot_api::Client::new_with_client(&base_url, http),
+                api_key,
                 base_url,
                 context,
                 timeout,

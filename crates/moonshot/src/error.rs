@@ -307,6 +307,88 @@ impl Error {
         }
     }
 
+    /// `self` with every occurrence of `secret` (the API key, echoed by a server or given in
+    /// the wrong place) replaced by `[redacted]`, in every text it shows.
+    pub(crate) fn redacted(self, secret: &str) -> Self {
+        let secret = secret.trim();
+        if secret.is_empty() {
+            return self;
+        }
+        let clean = |text: String| {
+            if text.contains(secret) {
+                text.replace(secret, "[redacted]")
+            } else {
+                text
+            }
+        };
+        let clean_source = |source: BoxError| -> BoxError {
+            // A transport error's chain may quote a URL; it is kept unless it shows the secret.
+            let shown =
+                std::iter::successors(Some(&*source as &dyn std::error::Error), |e| e.source())
+                    .any(|e| e.to_string().contains(secret));
+            if shown {
+                clean(source.to_string()).into()
+            } else {
+                source
+            }
+        };
+        match self {
+            Self::Timeout { attempts, source } => Self::Timeout {
+                attempts,
+                source: clean_source(source),
+            },
+            Self::Connection { attempts, source } => Self::Connection {
+                attempts,
+                source: clean_source(source),
+            },
+            Self::StreamBroken { received, source } => Self::StreamBroken {
+                received,
+                source: Box::new(source.redacted(secret)),
+            },
+            Self::NotReplayed { source } => Self::NotReplayed {
+                source: Box::new(source.redacted(secret)),
+            },
+            Self::UndecodableResponse {
+                status,
+                request_id,
+                detail,
+                snippet,
+                attempts,
+            } => Self::UndecodableResponse {
+                status,
+                request_id: request_id.map(clean),
+                detail: clean(detail),
+                snippet: clean(snippet),
+                attempts,
+            },
+            Self::InvalidInput { name, reason } => Self::InvalidInput {
+                name,
+                reason: clean(reason),
+            },
+            Self::Configuration(message) => Self::Configuration(clean(message)),
+            Self::ToolCall {
+                tool,
+                call_id,
+                reason,
+                source,
+            } => Self::ToolCall {
+                tool,
+                call_id,
+                reason: clean(reason),
+                source: source.map(clean_source),
+            },
+            mut other => {
+                if let Some(api) = api_error_of!(&mut other, e => &mut **e) {
+                    api.message = clean(std::mem::take(&mut api.message));
+                    api.error_type = api.error_type.take().map(clean);
+                    api.code = api.code.take().map(clean);
+                    api.request_id = api.request_id.take().map(clean);
+                }
+                other
+            }
+        }
+    }
+
     /// `self`, said not to have been retried because the request could not be sent again.
     pub(crate) fn not_replayed(self) -> Self {
         if self.is_retryable() {

@@ -13,6 +13,7 @@ use std::time::Duration;
 use futures::future::{self, Either};
 use futures::{Stream, StreamExt as _};
 use moonshot_api::types::ChatCompletionChunk;
+use secrecy::{ExposeSecret as _, SecretString};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, Sleep};
 
@@ -156,6 +157,8 @@ pub struct ChatStream {
     last_event: Instant,
     deadline: Pin<Box<Sleep>>,
     finished: bool,
+    /// Removed from the errors of the stream, should the server echo it.
+    api_key: SecretString,
 }
 
 impl std::fmt::Debug for ChatStream {
@@ -169,7 +172,7 @@ impl std::fmt::Debug for ChatStream {
 }
 
 impl ChatStream {
-    pub(crate) fn new(opened: Opened, idle: Duration) -> Self {
+    pub(crate) fn new(opened: Opened, idle: Duration, api_key: SecretString) -> Self {
         let finished = opened.first.is_none();
         let (sender, chunks) = mpsc::channel(READ_AHEAD);
         if !finished {
@@ -184,6 +187,7 @@ impl ChatStream {
             last_event: Instant::now(),
             deadline: Box::pin(tokio::time::sleep(idle)),
             finished,
+            api_key,
         }
     }
 
@@ -212,7 +216,7 @@ impl ChatStream {
         self.finished = true;
         Error::StreamBroken {
             received: Box::new(self.answer.clone()),
-            source: Box::new(source),
+            source: Box::new(source.redacted(self.api_key.expose_secret())),
         }
     }
 }

@@ -92,6 +92,16 @@ pub(crate) fn transport_error(error: reqwest::Error) -> Error {
             reason: input.reason.clone(),
         };
     }
+    // A URL's query may carry a secret: the error quotes the URL without it.
+    let error = match error.url() {
+        Some(url) if url.query().is_some() || url.fragment().is_some() => {
+            let mut url = url.clone();
+            url.set_query(None);
+            url.set_fragment(None);
+            error.with_url(url)
+        }
+        _ => error,
+    };
     let timeout = error.is_timeout();
     let source = Box::new(TransportFailure {
         what: describe(&error),
