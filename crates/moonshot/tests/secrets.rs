@@ -46,8 +46,9 @@ async fn debug_output_of_the_client_and_builder_holds_no_key() {
     );
 }
 
-#[tokio::test]
-async fn traces_and_errors_hold_no_key() {
+/// Every trace of this thread, at every level, written into the returned buffer while the guard
+/// lives.
+fn capture_traces() -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -56,7 +57,12 @@ async fn traces_and_errors_hold_no_key() {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (captured, tracing::subscriber::set_default(subscriber))
+}
+
+#[tokio::test]
+async fn traces_and_errors_hold_no_key() {
+    let (captured, _guard) = capture_traces();
 
     let server = ScriptedServer::start(vec![
         Reply::json(500, &moonshot_error("server_error", "boom"))
@@ -169,15 +175,7 @@ fn bad_base_urls_are_refused_naming_the_url() {
 
 #[tokio::test]
 async fn a_key_a_server_echoes_or_given_as_the_base_url_is_never_shown() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture_traces();
     let echoed = format!("Incorrect API key provided: Bearer {API_KEY}");
 
     let mut errors = Vec::new();
