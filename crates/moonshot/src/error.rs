@@ -72,6 +72,17 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// The server's answer is not valid HTTP: a malformed head, or one declaring an impossible
+    /// length (a `Content-Length` of 2^64-1). Not retried: the same server answers the same way;
+    /// check that the base URL is the API's.
+    #[error("the server's answer is not valid HTTP, after {attempts} attempt(s): {source}")]
+    InvalidHttp {
+        /// Attempts made, the first included.
+        attempts: u32,
+        /// What the HTTP library said of it.
+        #[source]
+        source: BoxError,
+    },
     /// A file's processing ended in a failure status (e.g. `failed`): its text cannot be
     /// extracted. The file object says why, in `status_details`.
     #[error("processing of file {} failed with status `{}`: {}", .0.id, .0.status, .0.status_details.as_deref().unwrap_or("no details"))]
@@ -271,6 +282,7 @@ impl Error {
         match self {
             Self::Timeout { attempts, .. }
             | Self::Connection { attempts, .. }
+            | Self::InvalidHttp { attempts, .. }
             | Self::UndecodableResponse { attempts, .. } => *attempts,
             Self::NotReplayed { source } => source.attempts(),
             other => other.api_error().map_or(0, |e| e.attempts),
@@ -297,6 +309,7 @@ impl Error {
         match self {
             Self::Timeout { attempts, .. }
             | Self::Connection { attempts, .. }
+            | Self::InvalidHttp { attempts, .. }
             | Self::UndecodableResponse { attempts, .. } => *attempts = n,
             Self::NotReplayed { source } => source.set_attempts(n),
             other => {
@@ -338,6 +351,10 @@ impl Error {
                 source: clean_source(source),
             },
             Self::Connection { attempts, source } => Self::Connection {
+                attempts,
+                source: clean_source(source),
+            },
+            Self::InvalidHttp { attempts, source } => Self::InvalidHttp {
                 attempts,
                 source: clean_source(source),
             },

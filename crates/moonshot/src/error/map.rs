@@ -102,6 +102,22 @@ pub(crate) fn transport_error(error: reqwest::Error) -> Error {
         }
         _ => error,
     };
+    let parse = std::iter::successors(std::error::Error::source(&error), |e| e.source())
+        .find_map(|e| e.downcast_ref::<hyper::Error>())
+        .filter(|e| e.is_parse());
+    if let Some(parse) = parse {
+        let what = format!(
+            "{parse} (a malformed head, or one declaring a length no body can have): is the base \
+             URL the API's?"
+        );
+        return Error::InvalidHttp {
+            attempts: 1,
+            source: Box::new(TransportFailure {
+                what,
+                source: error,
+            }),
+        };
+    }
     let timeout = error.is_timeout();
     let source = Box::new(TransportFailure {
         what: describe(&error),
