@@ -54,7 +54,7 @@ impl Client {
         Fut: Future<Output = Generated<T>>,
     {
         self.with_retries(operation, || {
-            attempt(request(self.api())).map(|r| r.map(|(value, _)| value.into_inner()))
+            attempt(self, request(self.api())).map(|r| r.map(|(value, _)| value.into_inner()))
         })
         .await
     }
@@ -71,7 +71,7 @@ impl Client {
         Fut: Future<Output = Generated<ByteStream>>,
     {
         self.with_retries(operation, || {
-            attempt(async {
+            attempt(self, async {
                 let response = request(self.api()).await?;
                 let capacity = response
                     .headers()
@@ -138,7 +138,8 @@ impl Client {
                     name: "request",
                     reason: e.to_string(),
                 })?;
-            let (response, _) = attempt(self.api().send_hand_written(request, operation)).await?;
+            let (response, _) =
+                attempt(self, self.api().send_hand_written(request, operation)).await?;
             read(response).await
         };
         match replay {
@@ -208,6 +209,7 @@ impl Client {
             // Timed only when someone is listening: reading the clock costs every call.
             let started = (!span.is_disabled()).then(Instant::now);
             attempt()
+                .map(|result| result.map_err(|error| self.redact(error)))
                 .inspect(move |result| {
                     if let Some(started) = started {
                         let elapsed_ms = started.elapsed().as_millis() as u64;
@@ -258,11 +260,12 @@ impl Client {
 /// (1.6 KB for `retrieve_file`), and every `async` layer that took it as an argument and awaited
 /// it would hold it twice. The facade's futures stay near the size of the call they make.
 fn attempt<T>(
+    client: &Client,
     call: impl Future<Output = Result<T, moonshot_api::Error<ErrorResponse>>>,
 ) -> impl Future<Output = Result<(T, Option<ResponseHead>), Error>> {
-    call.then(|result| {
+    call.then(move |result| {
         let head = CallContext::take_head();
-        trace_head(head.as_ref());
+        trace_head(client, head.as_ref());
         match result {
             Ok(output) => Either::Left(future::ready(Ok((output, head)))),
             // Boxed: the error path is rare, and would otherwise add its size to every call.
@@ -274,13 +277,13 @@ fn attempt<T>(
 }
 
 /// Records the response's status and request id on the current attempt's span.
-fn trace_head(head: Option<&ResponseHead>) {
+fn trace_head(client: &Client, head: Option<&ResponseHead>) {
     let span = tracing::Span::current();
     // A disabled span (no subscriber, or filtered out) records nothing: skip the lookups.
     if let (Some(head), false) = (head, span.is_disabled()) {
         span.record("status", head.status.as_u16());
         if let Some(id) = head.request_id() {
-            span.record("request_id", id);
+            span.record("request_id", &*client.redact_text(id));
         }
     }
 }

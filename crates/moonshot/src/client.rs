@@ -46,6 +46,8 @@ pub struct Client {
 
 struct Inner {
     api: moonshot_api::Client,
+    /// Kept to remove it from any text a server echoes it in.
+    api_key: SecretString,
     base_url: String,
     /// For a caller's own reqwest client: Authorization (marked sensitive) and User-Agent, added
     /// to each request, and the timeout. Empty for a client built here, which carries them.
@@ -144,6 +146,26 @@ impl Client {
         &self.inner.context
     }
 
+    /// `error` without the API key in any text it shows.
+    pub(crate) fn redact(&self, error: Error) -> Error {
+        error.redacted(self.inner.api_key.expose_secret())
+    }
+
+    /// The API key, for what outlives a call (a stream) and must still redact it.
+    pub(crate) fn api_key(&self) -> &SecretString {
+        &self.inner.api_key
+    }
+
+    /// `text` without the API key.
+    pub(crate) fn redact_text<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        let key = self.inner.api_key.expose_secret().trim();
+        if text.contains(key) {
+            text.replace(key, "[redacted]").into()
+        } else {
+            text.into()
+        }
+    }
+
     /// How calls are retried.
     pub(crate) fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.retry
@@ -235,6 +257,11 @@ impl ClientBuilder {
 
     /// The HTTP client to send requests with, e.g. one configured with a proxy. Authentication,
     /// user agent and the timeout are still added to each request.
+    ///
+    /// It keeps its own redirect policy (reqwest's default follows up to 10, and turns a `POST`
+    /// redirected by a 301, 302 or 303 into a `GET` without its body). A client built here
+    /// follows only a 307 or 308 to the same server, which keeps the method and the body; any
+    /// other redirect is an [`Error::UnexpectedStatus`] naming where it pointed.
     #[must_use]
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
@@ -274,7 +301,8 @@ impl ClientBuilder {
         headers.insert(USER_AGENT, user_agent);
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
 
-        let base_url = normalize_base_url(self.base_url.as_deref().unwrap_or(GLOBAL_BASE_URL))?;
+        let base_url = normalize_base_url(self.base_url.as_deref().unwrap_or(GLOBAL_BASE_URL))
+            .map_err(|e| e.redacted(api_key.expose_secret()))?;
         // A client built here carries the headers and the timeout itself, as a hand-configured
         // reqwest client would, and reqwest applies them to each request as it does for any
         // client. A caller's own client gets them per request through the call context instead,
@@ -286,6 +314,7 @@ impl ClientBuilder {
                     .default_headers(headers)
                     .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
                     .timeout(timeout)
+                    .redirect(reqwest::redirect::Policy::custom(same_server_redirect))
                     .build()
                     .map_err(|e| {
                         Error::Configuration(format!("the HTTP client cannot be built: {e}"))
@@ -296,12 +325,29 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(Inner {
                 api: moonshot_api::Client::new_with_client(&base_url, http),
+                api_key,
                 base_url,
                 context,
                 timeout,
                 retry: self.retry.unwrap_or_default(),
             }),
         })
+    }
+}
+
+/// Follows a redirect only when it keeps the method and body (307, 308) and the server (scheme,
+/// host and port), at most 10 times. A 301, 302 or 303 would turn an upload or a chat into a
+/// `GET` that succeeds with nothing sent; another server would get a request without its key.
+fn same_server_redirect(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::redirect::Action {
+    let keeps_request = matches!(attempt.status().as_u16(), 307 | 308);
+    let same_server = attempt
+        .previous()
+        .last()
+        .is_some_and(|from| from.origin() == attempt.url().origin());
+    if keeps_request && same_server && attempt.previous().len() <= 10 {
+        attempt.follow()
+    } else {
+        attempt.stop()
     }
 }
 

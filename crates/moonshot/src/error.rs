@@ -49,7 +49,9 @@ pub enum Error {
     /// fails the same way.
     #[error("text extraction failed: {0}")]
     ExtractionFailed(Box<ApiError>),
-    /// Any other unsuccessful status (408 and 409 are retried by default).
+    /// Any other unsuccessful status (408 and 409 are retried by default), a redirect the
+    /// client does not follow (its message names the location), or an error object under a
+    /// success status whose type is none of the above.
     #[error("unexpected status: {0}")]
     UnexpectedStatus(Box<ApiError>),
     /// The request did not complete within the configured timeout.
@@ -67,6 +69,17 @@ pub enum Error {
         /// Attempts made, the first included.
         attempts: u32,
         /// The underlying transport error.
+        #[source]
+        source: BoxError,
+    },
+    /// The server's answer is not valid HTTP: a malformed head, or one declaring an impossible
+    /// length (a `Content-Length` of 2^64-1). Not retried: the same server answers the same way;
+    /// check that the base URL is the API's.
+    #[error("the server's answer is not valid HTTP, after {attempts} attempt(s): {source}")]
+    InvalidHttp {
+        /// Attempts made, the first included.
+        attempts: u32,
+        /// What the HTTP library said of it.
         #[source]
         source: BoxError,
     },
@@ -269,6 +282,7 @@ impl Error {
         match self {
             Self::Timeout { attempts, .. }
             | Self::Connection { attempts, .. }
+            | Self::InvalidHttp { attempts, .. }
             | Self::UndecodableResponse { attempts, .. } => *attempts,
             Self::NotReplayed { source } => source.attempts(),
             other => other.api_error().map_or(0, |e| e.attempts),
@@ -295,12 +309,99 @@ impl Error {
         match self {
             Self::Timeout { attempts, .. }
             | Self::Connection { attempts, .. }
+            | Self::InvalidHttp { attempts, .. }
             | Self::UndecodableResponse { attempts, .. } => *attempts = n,
             Self::NotReplayed { source } => source.set_attempts(n),
             other => {
                 if let Some(e) = api_error_of!(other, e => &mut **e) {
                     e.attempts = n;
                 }
+            }
+        }
+    }
+
+    /// `self` with every occurrence of `secret` (the API key, echoed by a server or given in
+    /// the wrong place) replaced by `[redacted]`, in every text it shows.
+    pub(crate) fn redacted(self, secret: &str) -> Self {
+        let secret = secret.trim();
+        if secret.is_empty() {
+            return self;
+        }
+        let clean = |text: String| {
+            if text.contains(secret) {
+                text.replace(secret, "[redacted]")
+            } else {
+                text
+            }
+        };
+        let clean_source = |source: BoxError| -> BoxError {
+            // A transport error's chain may quote a URL; it is kept unless it shows the secret.
+            let shown =
+                std::iter::successors(Some(&*source as &dyn std::error::Error), |e| e.source())
+                    .any(|e| e.to_string().contains(secret));
+            if shown {
+                clean(source.to_string()).into()
+            } else {
+                source
+            }
+        };
+        match self {
+            Self::Timeout { attempts, source } => Self::Timeout {
+                attempts,
+                source: clean_source(source),
+            },
+            Self::Connection { attempts, source } => Self::Connection {
+                attempts,
+                source: clean_source(source),
+            },
+            Self::InvalidHttp { attempts, source } => Self::InvalidHttp {
+                attempts,
+                source: clean_source(source),
+            },
+            Self::StreamBroken { received, source } => Self::StreamBroken {
+                received,
+                source: Box::new(source.redacted(secret)),
+            },
+            Self::NotReplayed { source } => Self::NotReplayed {
+                source: Box::new(source.redacted(secret)),
+            },
+            Self::UndecodableResponse {
+                status,
+                request_id,
+                detail,
+                snippet,
+                attempts,
+            } => Self::UndecodableResponse {
+                status,
+                request_id: request_id.map(clean),
+                detail: clean(detail),
+                snippet: clean(snippet),
+                attempts,
+            },
+            Self::InvalidInput { name, reason } => Self::InvalidInput {
+                name,
+                reason: clean(reason),
+            },
+            Self::Configuration(message) => Self::Configuration(clean(message)),
+            Self::ToolCall {
+                tool,
+                call_id,
+                reason,
+                source,
+            } => Self::ToolCall {
+                tool,
+                call_id,
+                reason: clean(reason),
+                source: source.map(clean_source),
+            },
+            mut other => {
+                if let Some(api) = api_error_of!(&mut other, e => &mut **e) {
+                    api.message = clean(std::mem::take(&mut api.message));
+                    api.error_type = api.error_type.take().map(clean);
+                    api.code = api.code.take().map(clean);
+                    api.request_id = api.request_id.take().map(clean);
+                }
+                other
             }
         }
     }
@@ -319,7 +420,18 @@ impl Error {
     /// The variant for an unsuccessful status and Moonshot's `error.type`.
     pub(crate) fn from_api(api: ApiError) -> Self {
         let api = Box::new(api);
-        match (api.status, api.error_type.as_deref()) {
+        // An error object under a success status (an error event mid-stream) is told apart by
+        // its type, as if it had come with the status that type comes with.
+        let status = match (api.status, api.error_type.as_deref()) {
+            (400.., _) | (_, None) => api.status,
+            (_, Some("invalid_request_error")) => 400,
+            (_, Some("invalid_authentication_error" | "incorrect_api_key_error")) => 401,
+            (_, Some("permission_denied_error")) => 403,
+            (_, Some("resource_not_found_error")) => 404,
+            (_, Some("server_error" | "unexpected_output")) => 500,
+            _ => api.status,
+        };
+        match (status, api.error_type.as_deref()) {
             (_, Some("exceeded_current_quota_error")) => Self::QuotaExceeded(api),
             (_, Some("engine_overloaded_error")) | (503, _) => Self::Overloaded(api),
             (_, Some("rate_limit_reached_error")) | (429, _) => Self::RateLimited(api),

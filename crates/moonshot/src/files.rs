@@ -234,16 +234,40 @@ impl<'a> Files<'a> {
     /// # }
     /// ```
     ///
+    /// When the processing or the extraction fails, the uploaded file is deleted before the
+    /// error is returned.
+    ///
     /// # Errors
-    /// As [`Files::upload`], [`Files::wait_for_processing`] and [`Files::content`].
+    /// As [`Files::upload`], [`Files::wait_for_processing`] and [`Files::content`]. When the
+    /// delete fails too, a warning naming the file is traced.
     pub async fn upload_and_extract(
         &self,
         path: impl AsRef<Path>,
     ) -> Result<(FileObject, FileContent), Error> {
         let file = self.upload(path, Purpose::FileExtract).await?;
-        let file = self.wait_for_processing(&file.id).await?;
-        let content = self.content(&file.id).await?;
-        Ok((file, content))
+        let extracted = async {
+            let file = self.wait_for_processing(&file.id).await?;
+            let content = self.content(&file.id).await?;
+            Ok((file, content))
+        };
+        match extracted.await {
+            Ok(done) => Ok(done),
+            Err(error) => Err(self.delete_after_failure(&file.id, error).await),
+        }
+    }
+
+    /// Deletes a file uploaded by a call that then failed with `error`, so that no orphan stays
+    /// on the account; returns `error`. A delete that fails too is traced as a warning naming
+    /// the file.
+    async fn delete_after_failure(&self, file_id: &str, error: Error) -> Error {
+        if let Err(delete) = self.delete(file_id).await {
+            tracing::warn!(
+                file_id,
+                error = %delete,
+                "the uploaded file stays on the account: deleting it failed; delete it later"
+            );
+        }
+        error
     }
 
     /// A file's metadata.

@@ -11,7 +11,8 @@ use reqwest::multipart::{Form, Part};
 use tokio::io::AsyncRead;
 use tokio_util::io::ReaderStream;
 
-use crate::error::Error;
+use crate::error::map::InputChanged;
+use crate::error::{BoxError, Error};
 use crate::file_types::Purpose;
 
 /// Moonshot's largest file: 100 MB.
@@ -37,24 +38,27 @@ impl PathUpload {
         self.len
     }
 
-    /// Checks `path` before any request: it must be a readable, non-empty file of at most
-    /// [`MAX_UPLOAD_BYTES`], with a UTF-8 name.
+    /// Checks `path` before any request: it must be a readable, non-empty regular file of at
+    /// most [`MAX_UPLOAD_BYTES`], with a UTF-8 name that can name a file in a multipart body.
     pub(crate) fn check(path: &Path) -> Result<Self, Error> {
         let invalid = |reason: String| Error::InvalidInput {
             name: "path",
             reason: format!("`{}` {reason}", path.display()),
         };
-        let metadata = std::fs::metadata(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => invalid("does not exist".to_owned()),
-            _ => invalid(format!("cannot be read: {e}")),
+        let (mut file, len) = open_regular_file(path).map_err(|reason| match reason {
+            Unopenable::Directory => invalid("is a directory: upload a file".to_owned()),
+            other => invalid(other.to_string()),
         })?;
-        if metadata.is_dir() {
-            return Err(invalid("is a directory: upload a file".to_owned()));
-        }
-        std::fs::File::open(path).map_err(|e| invalid(format!("cannot be read: {e}")))?;
-        let len = metadata.len();
         if len == 0 {
-            return Err(invalid("is empty: Moonshot refuses empty files".to_owned()));
+            // A file the system generates (under /proc or /sys) has a size of 0 yet holds text.
+            let holds_bytes = std::io::Read::read(&mut file, &mut [0u8; 1]).is_ok_and(|n| n > 0);
+            return Err(invalid(if holds_bytes {
+                "reports a size of 0 bytes though it holds text (a file the system generates, as \
+                 under /proc): copy it to a regular file and upload that"
+                    .to_owned()
+            } else {
+                "is empty: Moonshot refuses empty files".to_owned()
+            }));
         }
         if len > MAX_UPLOAD_BYTES {
             return Err(invalid(format!(
@@ -73,6 +77,7 @@ impl PathUpload {
                 )
             })?
             .to_owned();
+        check_file_name(&file_name)?;
         Ok(Self {
             path: path.to_owned(),
             file_name,
@@ -87,23 +92,124 @@ impl PathUpload {
         purpose: &Purpose,
         progress: Option<&Progress>,
     ) -> Result<Form, Error> {
-        let file = std::fs::File::open(&self.path).map_err(|e| Error::InvalidInput {
+        let (file, _) = open_regular_file(&self.path).map_err(|reason| Error::InvalidInput {
             name: "path",
-            reason: format!("`{}` cannot be read: {e}", self.path.display()),
+            reason: format!("`{}` {reason}", self.path.display()),
         })?;
         let progress = progress.cloned();
-        let mut sent = 0u64;
-        let stream = ReaderStream::with_capacity(tokio::fs::File::from_std(file), CHUNK).inspect(
-            move |chunk| {
-                if let (Ok(chunk), Some(progress)) = (chunk, &progress) {
-                    sent += chunk.len() as u64;
-                    progress(sent);
+        let (path, expected) = (self.path.clone(), self.len);
+        let changed = move |now: String| {
+            BoxError::from(InputChanged {
+                name: "path",
+                reason: format!(
+                    "`{}` changed size during the upload ({expected} bytes when it was checked, \
+                     {now}): upload it again once nothing writes to it",
+                    path.display()
+                ),
+            })
+        };
+        let chunks = ReaderStream::with_capacity(tokio::fs::File::from_std(file), CHUNK);
+        // The body is declared `expected` bytes long: a file that shrinks or grows meanwhile ends
+        // the body with an error saying so, neither sent short nor cut silently.
+        let stream = futures::stream::unfold(Some((chunks, 0u64)), move |state| {
+            let (progress, changed) = (progress.clone(), changed.clone());
+            async move {
+                let (mut chunks, mut sent) = state?;
+                match chunks.next().await {
+                    Some(Ok(chunk)) => {
+                        sent += chunk.len() as u64;
+                        if sent > expected {
+                            return Some((Err(changed(format!("over {expected} now"))), None));
+                        }
+                        if let Some(progress) = &progress {
+                            progress(sent);
+                        }
+                        Some((Ok(chunk), Some((chunks, sent))))
+                    }
+                    Some(Err(e)) => Some((Err(BoxError::from(e)), None)),
+                    None if sent < expected => {
+                        Some((Err(changed(format!("{sent} bytes now"))), None))
+                    }
+                    None => None,
                 }
-            },
-        );
+            }
+        });
         let body = reqwest::Body::wrap_stream(stream);
         let part = Part::stream_with_length(body, self.len);
         form(part, &self.file_name, purpose)
+    }
+}
+
+/// Why a path cannot be read as a file.
+#[derive(Debug)]
+pub(crate) enum Unopenable {
+    /// Nothing is there.
+    Missing,
+    /// A directory is there.
+    Directory,
+    /// A FIFO, device or socket is there: opening it may wait for a writer, reading it may never
+    /// end.
+    Special(&'static str),
+    /// It cannot be opened or looked at.
+    Unreadable(std::io::Error),
+}
+
+impl std::fmt::Display for Unopenable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Missing => f.write_str("does not exist"),
+            Self::Directory => f.write_str("is a directory"),
+            Self::Special(kind) => write!(
+                f,
+                "is {kind}, not a regular file: give a regular file (save what it gives to one \
+                 first)"
+            ),
+            Self::Unreadable(e) => write!(f, "cannot be read: {e}"),
+        }
+    }
+}
+
+/// Opens `path` for reading when it is a regular file, and gives its size. Anything else is
+/// refused before it is opened: opening a FIFO waits for a writer, and a device such as
+/// `/dev/zero` reads without end.
+pub(crate) fn open_regular_file(path: &Path) -> Result<(std::fs::File, u64), Unopenable> {
+    let unreadable = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => Unopenable::Missing,
+        _ => Unopenable::Unreadable(e),
+    };
+    let kind = |metadata: &std::fs::Metadata| {
+        let file_type = metadata.file_type();
+        if file_type.is_file() {
+            return None;
+        }
+        if file_type.is_dir() {
+            return Some(Unopenable::Directory);
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileTypeExt as _;
+            if file_type.is_fifo() {
+                return Some(Unopenable::Special("a FIFO (named pipe)"));
+            }
+            if file_type.is_char_device() || file_type.is_block_device() {
+                return Some(Unopenable::Special("a device"));
+            }
+            if file_type.is_socket() {
+                return Some(Unopenable::Special("a socket"));
+            }
+        }
+        Some(Unopenable::Special("neither a file nor a directory"))
+    };
+    let metadata = std::fs::metadata(path).map_err(unreadable)?;
+    if let Some(refused) = kind(&metadata) {
+        return Err(refused);
+    }
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    // Looked at again through the handle: the path may have been replaced meanwhile.
+    let metadata = file.metadata().map_err(unreadable)?;
+    match kind(&metadata) {
+        Some(refused) => Err(refused),
+        None => Ok((file, metadata.len())),
     }
 }
 

@@ -404,3 +404,41 @@ async fn the_server_refuses_a_batch_of_a_file_that_is_not_batch_input() {
         .expect("none");
     assert!(results.is_empty());
 }
+
+#[cfg(unix)]
+#[test]
+fn reading_an_input_refuses_what_is_not_a_regular_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pipe = dir.path().join("input.jsonl");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&pipe)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let cases = [
+        (pipe, "is a FIFO (named pipe), not a regular file"),
+        ("/dev/zero".into(), "is a device, not a regular file"),
+        ("/dev/urandom".into(), "is a device, not a regular file"),
+        (dir.path().to_owned(), "is a directory"),
+    ];
+    for (path, why) in cases {
+        // Before, a FIFO waited for a writer and a device read until memory ran out: each read
+        // runs on a thread of its own, so that such a read fails the test instead of hanging it.
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let read = path.clone();
+        std::thread::spawn(move || sender.send(BatchInput::read(read).map(|i| i.len())));
+        let err = receiver
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("reading {path:?} did not end"))
+            .expect_err("refused");
+        let text = err.to_string();
+        assert!(text.contains(why), "{text}");
+        assert!(text.contains(&path.display().to_string()), "{text}");
+    }
+    // A file the system generates reports 0 bytes: it is read (within the limit), not called
+    // empty.
+    let err = BatchInput::read("/proc/self/status").expect_err("not JSON Lines");
+    let text = err.to_string();
+    assert!(!text.contains("empty"), "{text}");
+    assert!(text.contains("line 1"), "{text}");
+}

@@ -153,6 +153,13 @@ async fn requests_past_the_documented_limits_never_reach_the_wire() {
         .collect();
     let cases = [
         (ChatRequest::new("kimi-k2.6"), "messages"),
+        (ChatRequest::new("").user("x"), "model"),
+        (ChatRequest::new("  ").user("x"), "model"),
+        (ChatRequest::new("kimi-k2.6").user(""), "messages"),
+        (
+            ChatRequest::new("kimi-k2.6").system(" ").user("x"),
+            "messages",
+        ),
         (
             ChatRequest::new("kimi-k2.6")
                 .user("x")
@@ -202,6 +209,15 @@ async fn requests_past_the_documented_limits_never_reach_the_wire() {
         let err = client.chat().stream(request).await.expect_err(field);
         assert!(matches!(&err, Error::InvalidInput { .. }), "{field}: {err}");
     }
+    let err = client
+        .chat()
+        .create(ChatRequest::new("kimi-k2.6").system("").user("x"))
+        .await
+        .expect_err("empty system message");
+    assert!(
+        err.to_string().contains("message 1 (`system`) is empty"),
+        "{err}"
+    );
     let too_long = "a".repeat(257);
     for bad in ["1abc", "has space", "$web_search", too_long.as_str()] {
         let err = Tool::function(bad, "d", json!({"type": "object"})).expect_err(bad);
@@ -281,17 +297,22 @@ async fn usage_in_a_final_chunk_without_choices_is_read_too() {
     let server =
         ScriptedServer::start(vec![Reply::events(&[&first, &usage_chunk, "[DONE]"])]).await;
 
-    let answer = client(&server.base_url())
+    let answer = whole_stream(&server).await;
+
+    assert_eq!(answer.content(), "ok");
+    assert_eq!(answer.usage().and_then(|u| u.total_tokens), Some(2));
+}
+
+/// The whole answer streamed from `server` to a question.
+async fn whole_stream(server: &ScriptedServer) -> moonshot::chat::ChatAccumulator {
+    client(&server.base_url())
         .chat()
         .stream(ChatRequest::new("kimi-k2.6").user("Hi"))
         .await
         .expect("streams")
         .collect_answer()
         .await
-        .expect("whole");
-
-    assert_eq!(answer.content(), "ok");
-    assert_eq!(answer.usage().and_then(|u| u.total_tokens), Some(2));
+        .expect("the whole answer, ended by [DONE]")
 }
 
 /// Streams from `reply` and returns the error that ended it, with the chunks that came before.
@@ -570,4 +591,54 @@ async fn dropping_a_stream_closes_its_connection() {
         sent < 1_000,
         "the server wrote {sent} chunks after the stream was dropped"
     );
+}
+
+#[tokio::test]
+async fn a_ten_megabyte_tool_call_in_one_event_is_parsed_in_one_pass() {
+    // Before, the parser scanned its whole buffer again for each read: this took over a minute.
+    let arguments_text = json!({"text": "x".repeat(10 * 1024 * 1024)}).to_string();
+    let call = chunk(
+        json!({"tool_calls": [{"index": 0, "id": "call-1", "type": "function",
+        "function": {"name": "save", "arguments": arguments_text}}]}),
+    );
+    let server = ScriptedServer::start(vec![Reply::events(&[
+        &call,
+        &last_chunk("tool_calls"),
+        "[DONE]",
+    ])])
+    .await;
+    let client = client(&server.base_url());
+
+    let answer = tokio::time::timeout(Duration::from_secs(30), async {
+        client
+            .chat()
+            .stream(ChatRequest::new("kimi-k2.6").user("Save it"))
+            .await
+            .expect("streams")
+            .collect_answer()
+            .await
+            .expect("the whole answer")
+    })
+    .await
+    .expect("parsed well within the bound");
+
+    let parsed = arguments(&answer.tool_calls()[0]).expect("JSON");
+    assert_eq!(
+        parsed["text"].as_str().map(str::len),
+        Some(10 * 1024 * 1024)
+    );
+}
+
+#[tokio::test]
+async fn a_stream_with_cr_line_endings_keeps_its_last_done() {
+    let body = format!(
+        "data: {}\r\rdata: {}\r\rdata: [DONE]\r\r",
+        chunk(json!({"content": "Hi"})),
+        last_chunk("stop")
+    );
+    let server = ScriptedServer::start(vec![Reply::text(200, "text/event-stream", body)]).await;
+
+    let answer = whole_stream(&server).await;
+
+    assert_eq!(answer.content(), "Hi");
 }

@@ -282,3 +282,41 @@ async fn a_body_cut_off_mid_way_is_retried_for_buffered_content() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn an_impossible_content_length_is_named_and_not_retried() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base_url = format!("http://{}", listener.local_addr().expect("addr"));
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&accepted);
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut head = [0u8; 4096];
+            let _ = socket.read(&mut head).await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 18446744073709551615\r\n\r\n{}")
+                .await;
+        }
+    });
+
+    let err = support::client(&base_url)
+        .files()
+        .retrieve("f")
+        .await
+        .expect_err("not valid HTTP");
+
+    assert!(
+        matches!(err, moonshot::Error::InvalidHttp { .. }),
+        "{err:?}"
+    );
+    assert!(!err.is_retryable());
+    assert!(
+        err.to_string().contains("is the base URL the API's?"),
+        "{err}"
+    );
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::Relaxed), 1);
+}

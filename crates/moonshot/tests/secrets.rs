@@ -46,8 +46,9 @@ async fn debug_output_of_the_client_and_builder_holds_no_key() {
     );
 }
 
-#[tokio::test]
-async fn traces_and_errors_hold_no_key() {
+/// Every trace of this thread, at every level, written into the returned buffer while the guard
+/// lives.
+fn capture_traces() -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -56,7 +57,12 @@ async fn traces_and_errors_hold_no_key() {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (captured, tracing::subscriber::set_default(subscriber))
+}
+
+#[tokio::test]
+async fn traces_and_errors_hold_no_key() {
+    let (captured, _guard) = capture_traces();
 
     let server = ScriptedServer::start(vec![
         Reply::json(500, &moonshot_error("server_error", "boom"))
@@ -165,4 +171,71 @@ fn bad_base_urls_are_refused_naming_the_url() {
         moonshot::Client::new(API_KEY).expect("global").base_url(),
         moonshot::GLOBAL_BASE_URL
     );
+}
+
+#[tokio::test]
+async fn a_key_a_server_echoes_or_given_as_the_base_url_is_never_shown() {
+    let (captured, _guard) = capture_traces();
+    let echoed = format!("Incorrect API key provided: Bearer {API_KEY}");
+
+    let mut errors = Vec::new();
+    for reply in [
+        Reply::json(
+            401,
+            &moonshot_error("invalid_authentication_error", &echoed),
+        ),
+        Reply::text(401, "text/plain", echoed.clone()),
+        Reply::json(500, &moonshot_error("server_error", &echoed)),
+        Reply::text(200, "application/json", echoed.clone()),
+    ] {
+        let server = ScriptedServer::start(vec![
+            reply.header("msh-request-id", &format!("req-{API_KEY}")),
+        ])
+        .await;
+        errors.push(
+            client(&server.base_url())
+                .files()
+                .retrieve("f")
+                .await
+                .expect_err("fails"),
+        );
+    }
+    // An error event mid-stream that quotes the key.
+    let chunk =
+        serde_json::json!({"id": "c1", "choices": [{"index": 0, "delta": {"content": "a"}}]})
+            .to_string();
+    let failure = moonshot_error("invalid_request_error", &echoed).to_string();
+    let server = ScriptedServer::start(vec![Reply::events(&[&chunk, &failure])]).await;
+    errors.push(
+        client(&server.base_url())
+            .chat()
+            .stream(moonshot::chat::ChatRequest::new("kimi-k2.6").user("Hi"))
+            .await
+            .expect("the first chunk")
+            .collect_answer()
+            .await
+            .expect_err("broken"),
+    );
+    // The key given where the base URL goes.
+    errors.push(
+        moonshot::Client::builder()
+            .api_key(API_KEY)
+            .base_url(API_KEY)
+            .build()
+            .expect_err("not a URL"),
+    );
+
+    let log = captured.text();
+    assert!(log.contains("request_id=\"req-[redacted]\""), "{log}");
+    assert!(
+        !log.contains(API_KEY),
+        "the key leaked into a trace:\n{log}"
+    );
+    for error in &errors {
+        for text in [error.to_string(), format!("{error:?}")] {
+            assert!(!text.contains(API_KEY), "the key leaked: {text}");
+            assert!(text.contains("[redacted]"), "{text}");
+        }
+    }
+    assert_eq!(errors[0].request_id(), Some("req-[redacted]"));
 }

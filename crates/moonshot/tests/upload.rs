@@ -260,13 +260,8 @@ async fn an_upload_waits_and_extracts_in_one_call() {
 
     assert!(file.status.is_ready());
     assert_eq!(content.parsed().content, "The text.");
-    let lines: Vec<String> = server
-        .requests()
-        .iter()
-        .map(|r| r.lines().next().unwrap_or_default().to_owned())
-        .collect();
     assert_eq!(
-        lines,
+        server.request_lines(),
         [
             "POST /v1/files HTTP/1.1",
             "GET /v1/files/file-up-1 HTTP/1.1",
@@ -276,4 +271,176 @@ async fn an_upload_waits_and_extracts_in_one_call() {
     );
     // One pause of 250 ms between the two looks.
     assert!(started.elapsed() >= Duration::from_millis(250));
+}
+
+/// A FIFO in `dir`, made with `mkfifo`.
+#[cfg(unix)]
+fn fifo(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("pipe.txt");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success(), "mkfifo {path:?}");
+    path
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn special_files_are_refused_naming_the_path_without_reading_them() {
+    let server = ScriptedServer::start(vec![uploaded("x")]).await;
+    let client = client(&server.base_url());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases = [
+        (
+            fifo(dir.path()),
+            "is a FIFO (named pipe), not a regular file",
+        ),
+        ("/dev/zero".into(), "is a device, not a regular file"),
+        ("/dev/urandom".into(), "is a device, not a regular file"),
+    ];
+    for (path, why) in cases {
+        // Before, a FIFO waited for a writer forever: bounded here so that it fails instead.
+        let err = tokio::time::timeout(
+            Duration::from_secs(10),
+            client.files().upload(&path, Purpose::FileExtract),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{path:?} hung"))
+        .expect_err("refused");
+        let text = err.to_string();
+        assert!(
+            matches!(&err, Error::InvalidInput { name: "path", .. }),
+            "{text}"
+        );
+        assert!(text.contains(why), "{text}");
+        assert!(text.contains(&path.display().to_string()), "{text}");
+        assert!(text.contains("give a regular file"), "{text}");
+    }
+    // A file the system generates reports 0 bytes, yet is not empty.
+    let err = client
+        .files()
+        .upload("/proc/self/status", Purpose::FileExtract)
+        .await
+        .expect_err("refused");
+    let text = err.to_string();
+    assert!(!text.contains("is empty"), "{text}");
+    assert!(text.contains("copy it to a regular file"), "{text}");
+    assert_eq!(server.hits(), 0);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_path_whose_name_holds_a_line_break_is_refused_before_sending() {
+    let server = ScriptedServer::start(vec![uploaded("x")]).await;
+    let client = client(&server.base_url());
+    let dir = tempfile::tempdir().expect("tempdir");
+    for name in ["a\r\nContent-Type: evil\r\n.txt", "b\n.txt", "c\r.txt"] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, b"text").expect("write");
+        let err = client
+            .files()
+            .upload(&path, Purpose::FileExtract)
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(
+                &err,
+                Error::InvalidInput {
+                    name: "file name",
+                    ..
+                }
+            ),
+            "{name:?}: {err}"
+        );
+        assert!(err.to_string().contains("cannot name a file"), "{err}");
+    }
+    assert_eq!(server.hits(), 0);
+}
+
+/// Uploads a 200 KiB file whose size `change` alters once the first chunk is sent.
+async fn upload_changing(change: fn(&std::path::Path)) -> (Error, usize) {
+    let server = ScriptedServer::start(vec![uploaded("grows.txt")]).await;
+    let (_dir, path) = temp_file("grows.txt", &vec![b'a'; 200 * 1024]);
+    let watched = path.clone();
+    let changed = std::sync::atomic::AtomicBool::new(false);
+    let err = client(&server.base_url())
+        .files()
+        .upload_with_progress(&path, Purpose::FileExtract, move |_, _| {
+            if !changed.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                change(&watched);
+            }
+        })
+        .await
+        .expect_err("the file changed");
+    (err, server.hits())
+}
+
+#[tokio::test]
+async fn a_file_that_changes_size_during_the_upload_is_named_and_not_retried() {
+    let shrink = |path: &std::path::Path| {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|f| f.set_len(70 * 1024))
+            .expect("shrink");
+    };
+    let grow = |path: &std::path::Path| {
+        use std::io::Write as _;
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(b"more"))
+            .expect("grow");
+    };
+    for (change, now) in [
+        (shrink as fn(&std::path::Path), "71680 bytes now"),
+        (grow, "over 204800 now"),
+    ] {
+        let (err, hits) = upload_changing(change).await;
+        let text = err.to_string();
+        assert!(
+            matches!(&err, Error::InvalidInput { name: "path", .. }),
+            "{err:?}"
+        );
+        assert!(text.contains("changed size during the upload"), "{text}");
+        assert!(text.contains(now), "{text}");
+        assert!(text.contains("grows.txt"), "{text}");
+        assert!(!err.is_retryable());
+        assert!(hits <= 1, "sent {hits} times");
+    }
+}
+
+#[tokio::test]
+async fn a_file_whose_extraction_fails_is_deleted() {
+    let mut processing = file_object("file-up-1");
+    processing["status"] = json!("processing");
+    let mut failed = file_object("file-up-1");
+    failed["status"] = json!("failed");
+    failed["status_details"] = json!("no text layer");
+    let deleted = json!({"id": "file-up-1", "object": "file", "deleted": true});
+    let server = ScriptedServer::start(vec![
+        Reply::json(200, &processing),
+        Reply::json(200, &failed),
+        Reply::json(200, &deleted),
+    ])
+    .await;
+    let (_dir, path) = temp_file("scan.pdf", b"%PDF-1.4 scan");
+
+    let err = client(&server.base_url())
+        .files()
+        .upload_and_extract(&path)
+        .await
+        .expect_err("processing failed");
+
+    assert!(matches!(err, Error::ProcessingFailed(_)), "{err:?}");
+    assert!(err.to_string().contains("no text layer"), "{err}");
+    assert_eq!(
+        server.request_lines(),
+        [
+            "POST /v1/files HTTP/1.1",
+            "GET /v1/files/file-up-1 HTTP/1.1",
+            "DELETE /v1/files/file-up-1 HTTP/1.1",
+        ]
+    );
 }

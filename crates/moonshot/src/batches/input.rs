@@ -11,7 +11,7 @@ use crate::chat::ChatRequest;
 use crate::client::Client;
 use crate::error::Error;
 use crate::file_types::{FileObject, Purpose};
-use crate::upload::MAX_UPLOAD_BYTES;
+use crate::upload::{MAX_UPLOAD_BYTES, Unopenable, open_regular_file};
 
 /// The endpoint every line of a batch calls: the only one Moonshot runs in batches.
 pub const CHAT_COMPLETIONS_ENDPOINT: &str = "/v1/chat/completions";
@@ -175,8 +175,9 @@ impl BatchInput {
     /// Reads and checks the input file at `path`, as [`BatchInput::from_jsonl`].
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] when the file cannot be read or is over [`MAX_INPUT_BYTES`]
-    /// (checked before reading it), and as [`BatchInput::from_jsonl`], naming the file.
+    /// [`Error::InvalidInput`] when the path is not a regular file (a directory, FIFO or
+    /// device, refused before it is opened), cannot be read, or is over [`MAX_INPUT_BYTES`], and
+    /// as [`BatchInput::from_jsonl`], naming the file.
     pub fn read(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
         let named = |e: Error| match e {
@@ -186,26 +187,32 @@ impl BatchInput {
             },
             other => other,
         };
-        let unreadable = |e: std::io::Error| {
-            named(invalid(match e.kind() {
-                std::io::ErrorKind::NotFound => "it does not exist".to_owned(),
-                _ => format!("it cannot be read: {e}"),
+        let (file, len) = open_regular_file(path).map_err(|reason| {
+            named(invalid(match reason {
+                Unopenable::Directory => "it is a directory: give a .jsonl file".to_owned(),
+                other => format!("it {other}"),
             }))
+        })?;
+        let over = |len: u64| {
+            named(invalid(format!(
+                "it is {len} bytes, above Moonshot's limit of 100 MB ({MAX_INPUT_BYTES} bytes): \
+                 split it into several batches"
+            )))
         };
-        let metadata = std::fs::metadata(path).map_err(unreadable)?;
-        if metadata.is_dir() {
-            return Err(named(invalid(
-                "it is a directory: give a .jsonl file".to_owned(),
-            )));
+        if len > MAX_INPUT_BYTES {
+            return Err(over(len));
         }
-        if metadata.len() > MAX_INPUT_BYTES {
-            return Err(named(invalid(format!(
-                "it is {} bytes, above Moonshot's limit of 100 MB ({MAX_INPUT_BYTES} bytes): \
-                 split it into several batches",
-                metadata.len()
-            ))));
+        // Read to one byte past the limit, whatever the size said: a file the system generates
+        // (under /proc) reports 0 bytes.
+        let mut jsonl = Vec::with_capacity(len as usize);
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(file, MAX_INPUT_BYTES + 1),
+            &mut jsonl,
+        )
+        .map_err(|e| named(invalid(format!("it cannot be read: {e}"))))?;
+        if jsonl.len() as u64 > MAX_INPUT_BYTES {
+            return Err(over(jsonl.len() as u64));
         }
-        let jsonl = std::fs::read(path).map_err(unreadable)?;
         Self::from_jsonl(jsonl).map_err(named)
     }
 

@@ -18,6 +18,7 @@
 mod accumulate;
 mod families;
 mod request;
+mod sse;
 mod stream;
 mod tools;
 
@@ -96,7 +97,7 @@ impl<'a> Chat<'a> {
                 |response| stream::open(response, idle),
             )
             .await?;
-        Ok(ChatStream::new(opened, idle))
+        Ok(ChatStream::new(opened, idle, self.client.api_key().clone()))
     }
 
     /// Runs a tool loop: asks, and while the model calls tools, answers each call with the

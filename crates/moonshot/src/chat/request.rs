@@ -8,7 +8,7 @@ use moonshot_api::types::{
     CreateChatCompletionRequestResponseFormatType, CreateChatCompletionRequestStop,
     CreateChatCompletionRequestThinking, CreateChatCompletionRequestThinkingKeep,
     CreateChatCompletionRequestThinkingType, KimiK3DynamicToolMessage,
-    KimiK3DynamicToolMessageRole, KimiK3Message, ToolChoice, ToolChoiceMode,
+    KimiK3DynamicToolMessageRole, KimiK3Message, MessageContent, ToolChoice, ToolChoiceMode,
     ToolChoiceObjectFunction, ToolChoiceObjectType,
 };
 
@@ -340,16 +340,43 @@ impl ChatRequest {
     /// before anything is sent.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for no messages, more than 5 stop words (or one over 32 bytes), a
-    /// tool name outside the documented pattern, built-in web search with thinking on, thinking
-    /// turned off for a family that always thinks, or a dynamic tool message or
-    /// `reasoning_effort` for a family that does not take them.
+    /// [`Error::InvalidInput`] for an empty model, no messages, an empty `user` or `system`
+    /// message, more than 5 stop words (or one over 32 bytes), a tool name outside the
+    /// documented pattern, built-in web search with thinking on, thinking turned off for a
+    /// family that always thinks, or a dynamic tool message or `reasoning_effort` for a family
+    /// that does not take them.
     pub fn check(&self) -> Result<(), Error> {
         let invalid =
             |name: &'static str, reason: String| Err(Error::InvalidInput { name, reason });
         let request = &self.inner;
+        if request.model.as_str().trim().is_empty() {
+            return invalid(
+                "model",
+                "it is empty: name a model such as `kimi-k2.6` (`Client::models` lists them)"
+                    .to_owned(),
+            );
+        }
         if request.messages.is_empty() {
             return invalid("messages", "there are none: add at least one".to_owned());
+        }
+        for (n, message) in request.messages.iter().enumerate() {
+            let KimiK3Message::Message(message) = message else {
+                continue;
+            };
+            let role = message.role.as_str();
+            let empty = match &message.content {
+                MessageContent::String(text) => text.trim().is_empty(),
+                MessageContent::Array(parts) => parts.is_empty(),
+            };
+            if empty && matches!(role, "user" | "system") {
+                return invalid(
+                    "messages",
+                    format!(
+                        "message {} (`{role}`) is empty: give it text, or leave it out",
+                        n + 1
+                    ),
+                );
+            }
         }
         if let Some(CreateChatCompletionRequestStop::Array(words)) = &request.stop {
             if words.len() > MAX_STOP_WORDS {

@@ -1,4 +1,4 @@
-//! A streamed answer: server-sent events parsed by `eventsource-stream`, one typed chunk each,
+//! A streamed answer: server-sent events (parsed by [`super::sse`]), one typed chunk each,
 //! until `data: [DONE]`.
 //!
 //! After the first chunk, a task of its own reads and decodes the events, at most
@@ -10,18 +10,19 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use eventsource_stream::{Event, EventStreamError, Eventsource as _};
 use futures::future::{self, Either};
 use futures::{Stream, StreamExt as _};
 use moonshot_api::types::ChatCompletionChunk;
+use secrecy::{ExposeSecret as _, SecretString};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, Sleep};
 
 use super::accumulate::ChatAccumulator;
+use super::sse::{Event, EventStream, SseError};
 use crate::error::Error;
 use crate::error::map::{error_from_body, transport_error, undecodable};
 
-type Events = Pin<Box<dyn Stream<Item = Result<Event, EventStreamError<reqwest::Error>>> + Send>>;
+type Events = Pin<Box<dyn Stream<Item = Result<Event, SseError<reqwest::Error>>> + Send>>;
 
 /// How many decoded chunks the reading task may hold for a reader that has not taken them.
 pub(crate) const READ_AHEAD: usize = 64;
@@ -43,7 +44,7 @@ enum Read {
 /// Turns a successful response into its events, and reads up to the first chunk.
 pub(crate) async fn open(response: reqwest::Response, idle: Duration) -> Result<Opened, Error> {
     let request_id = crate::error::map::request_id(response.headers());
-    let mut events: Events = Box::pin(response.bytes_stream().eventsource());
+    let mut events: Events = Box::pin(EventStream::new(response.bytes_stream()));
     let first = match tokio::time::timeout(idle, events.next()).await {
         Err(_) => return Err(stalled(idle)),
         Ok(None) => return Err(ended_early()),
@@ -62,11 +63,11 @@ pub(crate) async fn open(response: reqwest::Response, idle: Duration) -> Result<
 /// Reads one event: a chunk, the end, or an error (an `error` event, an error object, a chunk
 /// that does not decode, a transport failure).
 fn read(
-    event: Result<Event, EventStreamError<reqwest::Error>>,
+    event: Result<Event, SseError<reqwest::Error>>,
     request_id: Option<&str>,
 ) -> Result<Read, Error> {
     let event = event.map_err(|e| match e {
-        EventStreamError::Transport(e) => transport_error(e),
+        SseError::Transport(e) => transport_error(e),
         other => undecodable(200, request_id.map(str::to_owned), other.to_string(), &[]),
     })?;
     let data = event.data.trim();
@@ -156,6 +157,8 @@ pub struct ChatStream {
     last_event: Instant,
     deadline: Pin<Box<Sleep>>,
     finished: bool,
+    /// Removed from the errors of the stream, should the server echo it.
+    api_key: SecretString,
 }
 
 impl std::fmt::Debug for ChatStream {
@@ -169,7 +172,7 @@ impl std::fmt::Debug for ChatStream {
 }
 
 impl ChatStream {
-    pub(crate) fn new(opened: Opened, idle: Duration) -> Self {
+    pub(crate) fn new(opened: Opened, idle: Duration, api_key: SecretString) -> Self {
         let finished = opened.first.is_none();
         let (sender, chunks) = mpsc::channel(READ_AHEAD);
         if !finished {
@@ -184,6 +187,7 @@ impl ChatStream {
             last_event: Instant::now(),
             deadline: Box::pin(tokio::time::sleep(idle)),
             finished,
+            api_key,
         }
     }
 
@@ -212,7 +216,7 @@ impl ChatStream {
         self.finished = true;
         Error::StreamBroken {
             received: Box::new(self.answer.clone()),
-            source: Box::new(source),
+            source: Box::new(source.redacted(self.api_key.expose_secret())),
         }
     }
 }

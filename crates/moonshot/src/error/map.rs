@@ -65,8 +65,59 @@ pub(crate) async fn map_error(
     }
 }
 
+/// A request body's source that failed through the caller's doing (a file that changed size
+/// while it was sent): it ends the body, and the call fails with [`Error::InvalidInput`], not
+/// retried.
+#[derive(Debug)]
+pub(crate) struct InputChanged {
+    pub(crate) name: &'static str,
+    pub(crate) reason: String,
+}
+
+impl fmt::Display for InputChanged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl std::error::Error for InputChanged {}
+
 /// A timeout or a connection failure, saying what happened.
 pub(crate) fn transport_error(error: reqwest::Error) -> Error {
+    let input = std::iter::successors(std::error::Error::source(&error), |e| e.source())
+        .find_map(|e| e.downcast_ref::<InputChanged>());
+    if let Some(input) = input {
+        return Error::InvalidInput {
+            name: input.name,
+            reason: input.reason.clone(),
+        };
+    }
+    // A URL's query may carry a secret: the error quotes the URL without it.
+    let error = match error.url() {
+        Some(url) if url.query().is_some() || url.fragment().is_some() => {
+            let mut url = url.clone();
+            url.set_query(None);
+            url.set_fragment(None);
+            error.with_url(url)
+        }
+        _ => error,
+    };
+    let parse = std::iter::successors(std::error::Error::source(&error), |e| e.source())
+        .find_map(|e| e.downcast_ref::<hyper::Error>())
+        .filter(|e| e.is_parse());
+    if let Some(parse) = parse {
+        let what = format!(
+            "{parse} (a malformed head, or one declaring a length no body can have): is the base \
+             URL the API's?"
+        );
+        return Error::InvalidHttp {
+            attempts: 1,
+            source: Box::new(TransportFailure {
+                what,
+                source: error,
+            }),
+        };
+    }
     let timeout = error.is_timeout();
     let source = Box::new(TransportFailure {
         what: describe(&error),
@@ -180,6 +231,30 @@ fn api_error(
     error_type: Option<String>,
     code: Option<String>,
 ) -> Error {
+    let message = match (status, headers.get(reqwest::header::LOCATION)) {
+        (300..=399, location) => {
+            let location = location.map_or_else(
+                || "nowhere (no Location header)".to_owned(),
+                |l| {
+                    format!(
+                        "`{}`",
+                        without_query(&String::from_utf8_lossy(l.as_bytes()))
+                    )
+                },
+            );
+            format!(
+                "redirected to {location}, which is not followed (only a 307 or 308 to the same \
+                 server is): set the base URL to where the API answers{}",
+                if message.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({message})")
+                }
+            )
+        }
+        (_, _) if message.trim().is_empty() => "the response has no body".to_owned(),
+        _ => message,
+    };
     let retry_after = requested_wait(headers, &message, SystemTime::now());
     Error::from_api(ApiError {
         status,
@@ -190,6 +265,11 @@ fn api_error(
         retry_after,
         attempts: 1,
     })
+}
+
+/// `url` without its query and fragment, which may carry a secret.
+pub(crate) fn without_query(url: &str) -> &str {
+    url.find(['?', '#']).map_or(url, |end| &url[..end])
 }
 
 /// The start of a body as text, cut to a few hundred characters.

@@ -138,6 +138,14 @@ impl ScriptedServer {
         self.requests.lock().expect("lock").clone()
     }
 
+    /// The request lines received so far, in order.
+    pub fn request_lines(&self) -> Vec<String> {
+        self.requests()
+            .iter()
+            .map(|r| r.lines().next().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     pub fn hits(&self) -> usize {
         self.requests.lock().expect("lock").len()
     }
