@@ -23,6 +23,8 @@ const COPY_DIR: &str = "moonshot-bench-workspace";
 const COPY_TARGET_DIR: &str = "moonshot-bench-target";
 /// The merged document, relative to the workspace root.
 const SPEC: &str = "openapi/openapi.yaml";
+/// The generated crate's link to it, relative to the workspace root.
+const CRATE_SPEC: &str = "crates/moonshot-api/openapi.yaml";
 
 /// Runs the pipeline group and prints its table.
 pub fn run(settings: &Settings) -> Result<(), BenchError> {
@@ -122,6 +124,28 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
         println!("| {label} | {} | {} |", times.len(), summary.show(2));
     }
     println!();
+    Ok(())
+}
+
+/// Without building anything: the copy keeps the crate's document a link into the copy's own
+/// `openapi/openapi.yaml`, and the measured spec changes apply to the workspace's document.
+pub fn check(report: &mut crate::check::Report, settings: &Settings) -> Result<(), BenchError> {
+    let dir = tempfile::tempdir()?;
+    let outcome = (|| {
+        let copy = dir.path().join(COPY_DIR);
+        sync_tree(&settings.root(), &copy)?;
+        let spec = copy.join(SPEC);
+        let edited = with_new_property(&std::fs::read_to_string(&spec)?, 0)?;
+        std::fs::write(&spec, &edited)?;
+        if std::fs::read_to_string(copy.join(CRATE_SPEC))? != edited {
+            return Err(format!("the copy's {CRATE_SPEC} does not follow its {SPEC}").into());
+        }
+        Ok::<_, BenchError>(())
+    })();
+    report.record(
+        "pipeline: a spec change in the copy reaches the generated crate",
+        outcome,
+    );
     Ok(())
 }
 
@@ -320,7 +344,7 @@ mod tests {
         let copy = dir.path().join(COPY_DIR);
         sync_tree(&workspace_root(), &copy).expect("synced");
 
-        let link = copy.join("crates/moonshot-api/openapi.yaml");
+        let link = copy.join(CRATE_SPEC);
         let target = std::fs::read_link(&link).expect("the crate's document is a link");
         assert!(target.is_relative(), "{target:?}");
         let original = std::fs::read_to_string(copy.join(SPEC)).expect("the copy's document");
