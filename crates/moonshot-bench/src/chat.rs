@@ -49,7 +49,7 @@ impl Contender {
 #[derive(Debug, serde::Deserialize)]
 #[expect(
     dead_code,
-    reason = "decoding the fields is what is measured; nothing reads them"
+    reason = "decoding the fields is what is measured; only the choices are read"
 )]
 struct RawCompletion {
     id: String,
@@ -61,7 +61,7 @@ struct RawCompletion {
 }
 
 #[derive(Debug, serde::Deserialize)]
-#[expect(dead_code, reason = "decoded, not read")]
+#[expect(dead_code, reason = "decoded; only the message is read")]
 struct RawChoice {
     index: u32,
     message: RawMessage,
@@ -69,7 +69,7 @@ struct RawChoice {
 }
 
 #[derive(Debug, serde::Deserialize)]
-#[expect(dead_code, reason = "decoded, not read")]
+#[expect(dead_code, reason = "decoded; only the content is read")]
 struct RawMessage {
     role: String,
     content: Option<String>,
@@ -128,28 +128,61 @@ impl Clients {
             body,
         })
     }
+
+    /// Asks the way `contender` does; returns the answer's content.
+    async fn ask(&self, contender: Contender) -> Result<String, BenchError> {
+        Ok(match contender {
+            Contender::Raw => {
+                let response = self.raw.post(&self.url).json(&self.body).send().await?;
+                let answer = response.error_for_status()?.json::<RawCompletion>().await?;
+                let choice = answer.choices.into_iter().next();
+                choice.and_then(|c| c.message.content).unwrap_or_default()
+            }
+            Contender::AsyncOpenai => {
+                let request = self.async_openai_request.clone();
+                let answer = self.async_openai.chat().create(request).await?;
+                let choice = answer.choices.into_iter().next();
+                choice.and_then(|c| c.message.content).unwrap_or_default()
+            }
+            Contender::Facade => {
+                let request = self.facade_request.clone();
+                let answer = self.facade.chat().create(request).await?;
+                answer.content().to_owned()
+            }
+        })
+    }
 }
 
 impl throughput::Clients for Clients {
     type Contender = Contender;
 
     async fn send(&self, contender: Contender) -> Result<(), BenchError> {
-        match contender {
-            Contender::Raw => {
-                let response = self.raw.post(&self.url).json(&self.body).send().await?;
-                black_box(response.error_for_status()?.json::<RawCompletion>().await?);
-            }
-            Contender::AsyncOpenai => {
-                let request = self.async_openai_request.clone();
-                black_box(self.async_openai.chat().create(request).await?);
-            }
-            Contender::Facade => {
-                let request = self.facade_request.clone();
-                black_box(self.facade.chat().create(request).await?);
-            }
-        }
+        black_box(self.ask(contender).await?);
         Ok(())
     }
+}
+
+/// The number the answer must carry: the system message's answer to the question.
+const ANSWER: &str = "217";
+
+/// Asks once through every contender: each reads the answer, which names [`ANSWER`].
+pub fn check(report: &mut crate::check::Report) -> Result<(), BenchError> {
+    let server = ServerProcess::start()?;
+    let runtime = crate::runtime()?;
+    let clients = Clients::new(server.base_url())?;
+    for contender in Contender::ALL {
+        let outcome = runtime
+            .block_on(clients.ask(contender))
+            .and_then(|content| {
+                if content.contains(ANSWER) {
+                    Ok(())
+                } else {
+                    Err(format!("the answer {content:?} does not say {ANSWER}").into())
+                }
+            });
+        report.record(&format!("chat: {}", contender.label()), outcome);
+    }
+    Ok(())
 }
 
 /// Runs the chat group and prints its table.

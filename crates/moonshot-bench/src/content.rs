@@ -183,6 +183,26 @@ fn spawn_case(base_url: &str, body: &Body, read: BodyRead) -> Result<CaseOutcome
     ])
 }
 
+/// Reads the 1 MB body once in a case process of each kind: each reads every byte (the case
+/// fails on any other length).
+pub fn check(report: &mut crate::check::Report) -> Result<(), BenchError> {
+    let server = ServerProcess::start()?;
+    let body = Body {
+        id: SMALL_ID,
+        size: SMALL_BODY,
+        label: "1 MB",
+        repeats: 1,
+    };
+    for read in BodyRead::ALL {
+        let outcome = spawn_case(server.base_url(), &body, read).map(drop);
+        report.record(
+            &format!("content {}: {}", body.label, read.label()),
+            outcome,
+        );
+    }
+    Ok(())
+}
+
 /// A body size and how often one process reads it.
 struct Body {
     id: &'static str,

@@ -23,6 +23,10 @@
 //! - `pipeline`: `cargo xtask gen` wall time, and the generated crate's rebuild after a spec
 //!   change, and its build from clean, in a copy of the workspace.
 //!
+//! `check` runs every group once at tiny sizes with every contender, without timings and
+//! without the pipeline's builds, and fails naming each contender whose answer was wrong: a
+//! smoke test for CI.
+//!
 //! The hidden `retrieve-one` subcommand runs one retrieve contender alone and prints its request
 //! count, for a profiler (callgrind, DHAT, `perf`) to look at; see BENCHMARKS.md.
 //!
@@ -34,6 +38,7 @@
 
 mod case;
 mod chat;
+mod check;
 mod content;
 mod pipeline;
 mod procfs;
@@ -78,6 +83,9 @@ enum Command {
     Stream(Settings),
     /// `cargo xtask gen` and the generated crate's rebuild, in a copy of the workspace.
     Pipeline(Settings),
+    /// Every group once at tiny sizes, every contender, no timings and no pipeline build:
+    /// fails, naming them, when answers are wrong.
+    Check(CheckArgs),
     /// Runs the mock server with the benchmark files; prints its base URL; stops at end of stdin.
     #[command(hide = true)]
     Serve,
@@ -111,6 +119,15 @@ pub struct Settings {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     rounds: Option<u32>,
     /// The workspace whose copy the pipeline group builds (default: the one this binary was
+    /// built from).
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+}
+
+/// What `check` takes: only the workspace its pipeline check copies.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The workspace whose copy the pipeline check makes (default: the one this binary was
     /// built from).
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
@@ -158,6 +175,12 @@ fn main() -> ExitCode {
         Command::Upload(settings) => upload::run(&settings),
         Command::Stream(settings) => stream::run(&settings),
         Command::Pipeline(settings) => pipeline::run(&settings),
+        Command::Check(args) => check::run(&Settings {
+            quick: true,
+            breakdown: true,
+            rounds: Some(1),
+            root: args.root,
+        }),
         Command::Serve => server::serve(),
         Command::ServeSink => sink::serve_sink(),
         Command::ContentCase(args) => content::run_case(&args),

@@ -23,6 +23,8 @@ const COPY_DIR: &str = "moonshot-bench-workspace";
 const COPY_TARGET_DIR: &str = "moonshot-bench-target";
 /// The merged document, relative to the workspace root.
 const SPEC: &str = "openapi/openapi.yaml";
+/// The generated crate's link to it, relative to the workspace root.
+const CRATE_SPEC: &str = "crates/moonshot-api/openapi.yaml";
 
 /// Runs the pipeline group and prints its table.
 pub fn run(settings: &Settings) -> Result<(), BenchError> {
@@ -125,6 +127,28 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
     Ok(())
 }
 
+/// Without building anything: the copy keeps the crate's document a link into the copy's own
+/// `openapi/openapi.yaml`, and the measured spec changes apply to the workspace's document.
+pub fn check(report: &mut crate::check::Report, settings: &Settings) -> Result<(), BenchError> {
+    let dir = tempfile::tempdir()?;
+    let outcome = (|| {
+        let copy = dir.path().join(COPY_DIR);
+        sync_tree(&settings.root(), &copy)?;
+        let spec = copy.join(SPEC);
+        let edited = with_new_property(&std::fs::read_to_string(&spec)?, 0)?;
+        std::fs::write(&spec, &edited)?;
+        if std::fs::read_to_string(copy.join(CRATE_SPEC))? != edited {
+            return Err(format!("the copy's {CRATE_SPEC} does not follow its {SPEC}").into());
+        }
+        Ok::<_, BenchError>(())
+    })();
+    report.record(
+        "pipeline: a spec change in the copy reaches the generated crate",
+        outcome,
+    );
+    Ok(())
+}
+
 /// The document with a comment appended: the file changes, the API it describes does not.
 fn with_comment(spec: &str, n: usize) -> String {
     format!("{spec}# moonshot-bench: spec change {n}\n")
@@ -197,7 +221,10 @@ fn skipped(name: &str, top_level: bool) -> bool {
 }
 
 /// Makes `dst` hold the files of `src`, writing only those whose content differs (so their
-/// modification times, and cargo's fingerprints, stay) and removing those `src` lacks.
+/// modification times, and cargo's fingerprints, stay) and removing those `src` lacks. A
+/// symbolic link is copied as a link to the same target (a relative one stays relative, so
+/// `crates/moonshot-api/openapi.yaml` points at the copy's `openapi/openapi.yaml` and an edit of
+/// the copy's document reaches the generated crate, as it does in a checkout).
 fn sync_tree(src: &Path, dst: &Path) -> Result<(), BenchError> {
     sync_dir(src, dst, true)
 }
@@ -212,15 +239,25 @@ fn sync_dir(src: &Path, dst: &Path, top_level: bool) -> Result<(), BenchError> {
             continue;
         }
         let (from, to) = (entry.path(), dst.join(&name));
-        let file_type = std::fs::metadata(&from)?.file_type();
-        if file_type.is_dir() {
-            if to.is_file() {
-                std::fs::remove_file(&to)?;
+        // What is at `to` now, a link not followed.
+        let there = std::fs::symlink_metadata(&to).ok().map(|m| m.file_type());
+        let file_type = entry.file_type()?;
+        if file_type.is_symlink() {
+            let target = std::fs::read_link(&from)?;
+            let same = there.is_some_and(|t| t.is_symlink())
+                && std::fs::read_link(&to).ok().as_ref() == Some(&target);
+            if !same {
+                remove(&to, there)?;
+                symlink(&target, &to)?;
+            }
+        } else if file_type.is_dir() {
+            if there.is_some_and(|t| !t.is_dir()) {
+                remove(&to, there)?;
             }
             sync_dir(&from, &to, false)?;
         } else if file_type.is_file() {
-            if to.is_dir() {
-                std::fs::remove_dir_all(&to)?;
+            if there.is_some_and(|t| !t.is_file()) {
+                remove(&to, there)?;
             }
             let contents = std::fs::read(&from)?;
             if std::fs::read(&to).ok().as_deref() != Some(contents.as_slice()) {
@@ -234,15 +271,38 @@ fn sync_dir(src: &Path, dst: &Path, top_level: bool) -> Result<(), BenchError> {
     for entry in std::fs::read_dir(dst)? {
         let entry = entry?;
         if !kept.contains(&entry.file_name()) {
-            let path = entry.path();
-            if entry.file_type()?.is_dir() {
-                std::fs::remove_dir_all(&path)?;
-            } else {
-                std::fs::remove_file(&path)?;
-            }
+            remove(&entry.path(), Some(entry.file_type()?))?;
         }
     }
     Ok(())
+}
+
+/// Removes what is at `path` (of type `there`, `None` for nothing): a directory with its
+/// contents, anything else (a link too, not what it points to) alone.
+fn remove(path: &Path, there: Option<std::fs::FileType>) -> Result<(), BenchError> {
+    match there {
+        None => {}
+        Some(t) if t.is_dir() => std::fs::remove_dir_all(path)?,
+        Some(_) => std::fs::remove_file(path)?,
+    }
+    Ok(())
+}
+
+/// Makes `link` a symbolic link to `target`, exactly as given.
+#[cfg(unix)]
+fn symlink(target: &Path, link: &Path) -> Result<(), BenchError> {
+    Ok(std::os::unix::fs::symlink(target, link)?)
+}
+
+/// The benchmarks read `/proc` and run on Linux only.
+#[cfg(not(unix))]
+fn symlink(target: &Path, link: &Path) -> Result<(), BenchError> {
+    Err(format!(
+        "{}: copying the symbolic link to {} needs a Unix system",
+        link.display(),
+        target.display()
+    )
+    .into())
 }
 
 #[cfg(test)]
@@ -271,6 +331,72 @@ mod tests {
             !copy_target.starts_with(&copy),
             "syncing the copy would remove it"
         );
+    }
+
+    /// The workspace this crate is part of.
+    fn workspace_root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    #[test]
+    fn a_spec_edit_in_the_copy_reaches_the_generated_crate() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let copy = dir.path().join(COPY_DIR);
+        sync_tree(&workspace_root(), &copy).expect("synced");
+
+        let link = copy.join(CRATE_SPEC);
+        let target = std::fs::read_link(&link).expect("the crate's document is a link");
+        assert!(target.is_relative(), "{target:?}");
+        let original = std::fs::read_to_string(copy.join(SPEC)).expect("the copy's document");
+        let edited = with_comment(&original, 0);
+        std::fs::write(copy.join(SPEC), &edited).expect("edited");
+        assert_eq!(
+            std::fs::read_to_string(&link).expect("the crate's document"),
+            edited
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_kept_as_links_and_replace_what_an_older_copy_holds() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+        std::fs::create_dir_all(src.join("openapi")).expect("mkdir");
+        std::fs::create_dir_all(src.join("crates/api")).expect("mkdir");
+        std::fs::write(src.join("openapi/openapi.yaml"), "openapi: 3.0.3\n").expect("write");
+        std::os::unix::fs::symlink(
+            "../../openapi/openapi.yaml",
+            src.join("crates/api/openapi.yaml"),
+        )
+        .expect("link");
+        std::os::unix::fs::symlink("openapi", src.join("docs")).expect("link");
+        // An older copy holds the document as a regular file, and a directory where the link
+        // to a directory goes.
+        std::fs::create_dir_all(dst.join("crates/api")).expect("mkdir");
+        std::fs::write(dst.join("crates/api/openapi.yaml"), "openapi: 3.0.3\n").expect("write");
+        std::fs::create_dir_all(dst.join("docs/old")).expect("mkdir");
+
+        for _ in 0..2 {
+            sync_tree(&src, &dst).expect("synced");
+            assert_eq!(
+                std::fs::read_link(dst.join("crates/api/openapi.yaml")).expect("a link"),
+                Path::new("../../openapi/openapi.yaml")
+            );
+            assert_eq!(
+                std::fs::read_link(dst.join("docs")).expect("a link"),
+                Path::new("openapi")
+            );
+        }
+        std::fs::write(dst.join("openapi/openapi.yaml"), "edited\n").expect("write");
+        assert_eq!(
+            std::fs::read_to_string(dst.join("crates/api/openapi.yaml")).expect("read"),
+            "edited\n"
+        );
+        // A link the source no longer has is removed, not what it points to.
+        std::fs::remove_file(src.join("docs")).expect("unlink");
+        sync_tree(&src, &dst).expect("synced");
+        assert!(std::fs::symlink_metadata(dst.join("docs")).is_err());
+        assert!(dst.join("openapi/openapi.yaml").is_file());
     }
 
     #[test]

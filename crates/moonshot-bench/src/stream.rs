@@ -202,6 +202,36 @@ fn chunks_per_case(quick: bool) -> u64 {
     if quick { 50_000 } else { 200_000 }
 }
 
+/// The answer's length in the check.
+const CHECK_CHUNKS: u64 = 20;
+
+/// Streams a short answer once in a case process of each kind, read at full speed and with a
+/// little work on each chunk: each reads every chunk (the case fails on any other count, and
+/// raw on a stream without `[DONE]`).
+pub fn check(report: &mut crate::check::Report) -> Result<(), BenchError> {
+    let server = ServerProcess::start_sink()?;
+    for work_us in [0, 1] {
+        for reader in StreamReader::ALL {
+            let outcome = case::spawn(&[
+                "stream-case".to_owned(),
+                format!("--base-url={}", server.base_url()),
+                format!("--reader={}", case::arg(reader)),
+                format!("--chunks={CHECK_CHUNKS}"),
+                "--repeats=1".to_owned(),
+                format!("--work-us={work_us}"),
+            ]);
+            report.record(
+                &format!(
+                    "stream of {CHECK_CHUNKS} chunks, {work_us} µs of work each: {}",
+                    reader.label()
+                ),
+                outcome.map(drop),
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Runs the stream group and prints its table.
 pub fn run(settings: &Settings) -> Result<(), BenchError> {
     let server = ServerProcess::start_sink()?;

@@ -81,10 +81,11 @@ struct Uploaders {
 }
 
 impl Uploaders {
-    /// Uploads the file at `path` once; returns its size.
+    /// Uploads the file at `path` once; returns its size. Fails unless the file object answered
+    /// carries the purpose sent (the sink answers with the purpose it read from the form).
     async fn upload(&self, uploader: Uploader, path: &Path) -> Result<u64, BenchError> {
         let len = tokio::fs::metadata(path).await?.len();
-        match uploader {
+        let (sent, answered) = match uploader {
             Uploader::Raw => {
                 let file = tokio::fs::File::open(path).await?;
                 let body = reqwest::Body::wrap_stream(ReaderStream::with_capacity(file, CHUNK));
@@ -107,10 +108,11 @@ impl Uploaders {
                     .error_for_status()?;
                 let file: moonshot::types::FileObject =
                     serde_json::from_slice(&response.bytes().await?)?;
-                black_box(file);
+                (PURPOSE, purpose_of(&file)?)
             }
             Uploader::Facade => {
-                black_box(self.clients.facade.files().upload(path, PURPOSE).await?);
+                let file = self.clients.facade.files().upload(path, PURPOSE).await?;
+                (PURPOSE, purpose_of(&file)?)
             }
             Uploader::AsyncOpenai => {
                 use async_openai::types::files::{CreateFileRequest, FileInput, FilePurpose};
@@ -119,11 +121,55 @@ impl Uploaders {
                     purpose: FilePurpose::Batch,
                     expires_after: None,
                 };
-                black_box(self.clients.async_openai.files().create(request).await?);
+                let file = self.clients.async_openai.files().create(request).await?;
+                ("batch", purpose_of(&file)?)
             }
+        };
+        if answered != sent {
+            return Err(format!("sent purpose {sent:?}, the answer says {answered:?}").into());
         }
         Ok(len)
     }
+}
+
+/// The `purpose` of a decoded file object, as it serializes.
+fn purpose_of(file: &impl serde::Serialize) -> Result<serde_json::Value, BenchError> {
+    Ok(black_box(serde_json::to_value(file)?)["purpose"].take())
+}
+
+/// Uploads a 4 KB file once in a case process of each kind: each is answered with a file
+/// object carrying the purpose it sent.
+pub fn check(report: &mut crate::check::Report) -> Result<(), BenchError> {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("upload.txt");
+    write_file(&file, WARM_UP_BYTES)?;
+    let server = ServerProcess::start_sink()?;
+    for uploader in Uploader::ALL {
+        let outcome = spawn_case(server.base_url(), &file, &file, uploader, 1);
+        report.record(
+            &format!("upload of 4 KB: {}", uploader.label()),
+            outcome.map(drop),
+        );
+    }
+    Ok(())
+}
+
+/// Runs one case in a child process.
+fn spawn_case(
+    base_url: &str,
+    file: &Path,
+    warm_up: &Path,
+    uploader: Uploader,
+    repeats: u32,
+) -> Result<CaseOutcome, BenchError> {
+    case::spawn(&[
+        "upload-case".to_owned(),
+        format!("--base-url={base_url}"),
+        format!("--file={}", file.display()),
+        format!("--warm-up={}", warm_up.display()),
+        format!("--uploader={}", case::arg(uploader)),
+        format!("--repeats={repeats}"),
+    ])
 }
 
 /// The hidden `upload-case` subcommand: sets up, uploads the small file, resets the peak,
@@ -179,14 +225,13 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
     for round in 0..rounds {
         eprintln!("upload: round {}/{rounds}", round + 1);
         for index in case::rotation(round, Uploader::ALL.len()) {
-            outcomes[index].push(case::spawn(&[
-                "upload-case".to_owned(),
-                format!("--base-url={}", server.base_url()),
-                format!("--file={}", file.display()),
-                format!("--warm-up={}", warm_up.display()),
-                format!("--uploader={}", case::arg(Uploader::ALL[index])),
-                format!("--repeats={repeats}"),
-            ])?);
+            outcomes[index].push(spawn_case(
+                server.base_url(),
+                &file,
+                &warm_up,
+                Uploader::ALL[index],
+                repeats,
+            )?);
         }
     }
 

@@ -12,6 +12,7 @@ use moonshot::{Client, Purpose};
 use serde_json::json;
 
 use crate::output::download;
+use crate::signals::{Interrupts, Signal};
 use crate::{Failure, Style, local, print, print_json, table, terminal};
 
 #[derive(Debug, Subcommand)]
@@ -150,17 +151,22 @@ pub(crate) async fn run(
                 .file_name()
                 .and_then(|n| n.to_str())
                 .unwrap_or("batch.jsonl");
-            let uploaded = client
-                .files()
-                .upload_bytes(input.as_jsonl().to_vec(), name, Purpose::Batch)
-                .await?;
-            request.input_file_id = uploaded.id.clone();
-            let batch = match client.batches().create_with(request).await {
-                Ok(batch) => batch,
-                Err(error) => {
-                    // No batch uses the input: it is not left on the account.
-                    let _ = client.files().delete(&uploaded.id).await;
-                    return Err(error.into());
+            let made = make(client, input.as_jsonl().to_vec(), name, request);
+            // With --wait, Ctrl-C or SIGTERM stops the command, not the batch: once it exists it
+            // is kept, and the command says how to follow it.
+            let mut interrupts = wait.then(Interrupts::listen);
+            let (batch, signal) = match &mut interrupts {
+                None => (made.await?, None),
+                Some(interrupts) => {
+                    let (made, signal) = interrupts.shielded(made).await.map_err(|again| {
+                        Failure::Interrupted(
+                            again,
+                            "stopped while the batch was being made: `moonshot batches list` \
+                             and `moonshot files list` show what was"
+                                .into(),
+                        )
+                    })?;
+                    (made?, signal)
                 }
             };
             eprintln!(
@@ -170,11 +176,14 @@ pub(crate) async fn run(
                 input.len(),
                 input.model().unwrap_or_default()
             );
-            if wait {
-                let batch = wait_for(client, &batch.id, deadline).await?;
-                return finished(&batch, style);
+            match (interrupts, signal) {
+                (Some(_), Some(signal)) => Err(kept(signal, &batch.id)),
+                (Some(mut interrupts), None) => {
+                    let batch = wait_for(client, &batch.id, deadline, &mut interrupts).await?;
+                    finished(&batch, style)
+                }
+                (None, _) => show(&batch, style),
             }
-            show(&batch, style)
         }
         BatchesCommand::List { limit } => {
             let listed = client.batches().list();
@@ -201,7 +210,8 @@ pub(crate) async fn run(
         }
         BatchesCommand::Get { id } => print_json(&client.batches().retrieve(&id).await?),
         BatchesCommand::Wait { id, deadline } => {
-            let batch = wait_for(client, &id, deadline).await?;
+            let mut interrupts = Interrupts::listen();
+            let batch = wait_for(client, &id, deadline, &mut interrupts).await?;
             finished(&batch, style)
         }
         BatchesCommand::Cancel { id } => {
@@ -242,24 +252,63 @@ pub(crate) async fn run(
     }
 }
 
-/// Waits for the batch, telling its progress on stderr as it changes.
-async fn wait_for(client: &Client, id: &str, deadline: Duration) -> Result<Batch, Failure> {
-    let mut last = String::new();
-    let batch = client
-        .batches()
-        .wait_with_progress(id, deadline, |b| {
-            let counts = &b.request_counts;
-            let line = format!(
-                "{}: {} ({}/{} done, {} failed)",
-                b.id, b.status, counts.completed, counts.total, counts.failed
-            );
-            if line != last {
-                eprintln!("{}", terminal::line(&line));
-                last = line;
-            }
-        })
+/// Uploads the batch's input as `name` and creates the batch `request` describes from it; when
+/// the batch cannot be created, the input is deleted again.
+async fn make(
+    client: &Client,
+    input: Vec<u8>,
+    name: &str,
+    mut request: BatchCreateRequest,
+) -> Result<Batch, Failure> {
+    let uploaded = client
+        .files()
+        .upload_bytes(input, name, Purpose::Batch)
         .await?;
-    Ok(batch)
+    request.input_file_id = uploaded.id.clone();
+    match client.batches().create_with(request).await {
+        Ok(batch) => Ok(batch),
+        Err(error) => {
+            // No batch uses the input: it is not left on the account.
+            let _ = client.files().delete(&uploaded.id).await;
+            Err(error.into())
+        }
+    }
+}
+
+/// Waits for the batch, telling its progress on stderr as it changes. Ctrl-C or SIGTERM stops
+/// the wait, not the batch.
+async fn wait_for(
+    client: &Client,
+    id: &str,
+    deadline: Duration,
+    interrupts: &mut Interrupts,
+) -> Result<Batch, Failure> {
+    let mut last = String::new();
+    let batches = client.batches();
+    let waited = batches.wait_with_progress(id, deadline, |b| {
+        let counts = &b.request_counts;
+        let line = format!(
+            "{}: {} ({}/{} done, {} failed)",
+            b.id, b.status, counts.completed, counts.total, counts.failed
+        );
+        if line != last {
+            eprintln!("{}", terminal::line(&line));
+            last = line;
+        }
+    });
+    match interrupts.until(waited).await {
+        Ok(batch) => Ok(batch?),
+        Err(signal) => Err(kept(signal, id)),
+    }
+}
+
+/// The command stopped by `signal` while the batch `id` runs on.
+fn kept(signal: Signal, id: &str) -> Failure {
+    Failure::Interrupted(
+        signal,
+        format!("batch {id} was kept and runs on: follow it with `moonshot batches wait {id}`")
+            .into(),
+    )
 }
 
 /// Prints a batch that has ended; one that did not complete is a failure (exit 1).

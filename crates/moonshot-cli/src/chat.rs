@@ -109,10 +109,10 @@ async fn until_interrupted<T>(
     interrupts: &mut Interrupts,
     work: impl Future<Output = Result<T, Failure>>,
 ) -> Result<T, Failure> {
-    tokio::select! {
-        result = work => result,
-        signal = interrupts.received() => Err(Failure::Interrupted(signal, STOPPED)),
-    }
+    interrupts
+        .until(work)
+        .await
+        .unwrap_or_else(|signal| Err(Failure::Interrupted(signal, STOPPED.into())))
 }
 
 /// Uploads `path` for its text, and pushes its id to `uploaded`. Ctrl-C or SIGTERM during the
@@ -125,22 +125,14 @@ async fn upload(
     uploaded: &mut Vec<String>,
 ) -> Result<FileObject, Failure> {
     let files = client.files();
-    let mut upload = std::pin::pin!(files.upload(path, Purpose::FileExtract));
-    let first = tokio::select! {
-        result = &mut upload => Ok(result),
-        signal = interrupts.received() => Err(signal),
-    };
-    let (result, signal) = match first {
-        Ok(result) => (result, None),
-        Err(signal) => tokio::select! {
-            result = &mut upload => (result, Some(signal)),
-            again = interrupts.received() => return Err(Failure::Interrupted(again, STOPPED)),
-        },
-    };
+    let (result, signal) = interrupts
+        .shielded(files.upload(path, Purpose::FileExtract))
+        .await
+        .map_err(|again| Failure::Interrupted(again, STOPPED.into()))?;
     let file = result?;
     uploaded.push(file.id.clone());
     match signal {
-        Some(signal) => Err(Failure::Interrupted(signal, STOPPED)),
+        Some(signal) => Err(Failure::Interrupted(signal, STOPPED.into())),
         None => Ok(file),
     }
 }

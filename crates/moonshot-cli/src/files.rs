@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use moonshot::{Client, Error, FileObject};
 
 use crate::output::download;
+use crate::signals::{Interrupts, Signal};
 use crate::{Failure, Style, local, output_failure, print, print_json, table, terminal};
 
 #[derive(Debug, Subcommand)]
@@ -123,15 +124,29 @@ pub(crate) async fn run(
             deadline,
         } => {
             local::check_file(&path)?;
-            let file = upload(client, &path, &purpose).await?;
-            let file = if wait {
-                client
-                    .files()
-                    .wait_for_processing_within(&file.id, deadline)
-                    .await?
-            } else {
-                file
-            };
+            if !wait {
+                let file = upload(client, &path, &purpose).await?;
+                return show_file(&file, style, "uploaded");
+            }
+            // Ctrl-C or SIGTERM lets the upload finish, so that the file it made is known, and
+            // stops the wait; the file is kept, and the command says how to follow it.
+            let mut interrupts = Interrupts::listen();
+            let (file, signal) = interrupts
+                .shielded(upload(client, &path, &purpose))
+                .await
+                .map_err(|again| {
+                    Failure::Interrupted(
+                        again,
+                        "stopped during the upload: `moonshot files list` shows whether the \
+                         file was made"
+                            .into(),
+                    )
+                })?;
+            let file = file?;
+            if let Some(signal) = signal {
+                return Err(kept(signal, &file.id));
+            }
+            let file = wait_for(client, &file.id, deadline, &mut interrupts).await?;
             show_file(&file, style, "uploaded")
         }
         FilesCommand::List => {
@@ -164,13 +179,36 @@ pub(crate) async fn run(
             }
         }
         FilesCommand::Wait { id, deadline } => {
-            let file = client
-                .files()
-                .wait_for_processing_within(&id, deadline)
-                .await?;
+            let mut interrupts = Interrupts::listen();
+            let file = wait_for(client, &id, deadline, &mut interrupts).await?;
             show_file(&file, style, "processed")
         }
     }
+}
+
+/// Waits until the file's processing ends. Ctrl-C or SIGTERM stops the wait; the file is kept.
+async fn wait_for(
+    client: &Client,
+    id: &str,
+    deadline: Duration,
+    interrupts: &mut Interrupts,
+) -> Result<FileObject, Failure> {
+    let files = client.files();
+    match interrupts
+        .until(files.wait_for_processing_within(id, deadline))
+        .await
+    {
+        Ok(file) => Ok(file?),
+        Err(signal) => Err(kept(signal, id)),
+    }
+}
+
+/// The command stopped by `signal` while the file `id` is processed.
+fn kept(signal: Signal, id: &str) -> Failure {
+    Failure::Interrupted(
+        signal,
+        format!("file {id} was kept: follow it with `moonshot files wait {id}`").into(),
+    )
 }
 
 /// Uploads `path`, with a progress bar on a terminal.

@@ -13,6 +13,7 @@ mod output;
 mod signals;
 mod terminal;
 
+use std::borrow::Cow;
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -111,8 +112,9 @@ enum Failure {
     /// and nothing more is said; exit 0.
     OutputClosed,
     /// Ctrl-C or SIGTERM stopped the command, after the cleanup the text says (a download's
-    /// partial file removed, say): exit 128 plus the signal's number, as a shell reports it.
-    Interrupted(Signal, &'static str),
+    /// partial file removed, say) or saying what was kept and how to follow it: exit 128 plus
+    /// the signal's number, as a shell reports it.
+    Interrupted(Signal, Cow<'static, str>),
 }
 
 /// A failure to write to standard output: the reader going away is [`Failure::OutputClosed`].
@@ -171,7 +173,11 @@ async fn main() -> ExitCode {
             ExitCode::from(2)
         }
         Err(Failure::Interrupted(signal, what)) => {
-            eprintln!("interrupted by {}: {what}", signal.name());
+            eprintln!(
+                "interrupted by {}: {}",
+                signal.name(),
+                terminal::line(&what)
+            );
             ExitCode::from(signal.exit_code())
         }
     }

@@ -74,7 +74,7 @@ pub(crate) async fn download(client: &Client, ids: &[&str], path: &Path) -> Resu
             progress.finish_and_clear();
             return Err(Failure::Interrupted(
                 signal,
-                "the download stopped, and no partial file was left",
+                "the download stopped, and no partial file was left".into(),
             ));
         }
     };

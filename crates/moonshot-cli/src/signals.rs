@@ -1,6 +1,8 @@
 //! Ctrl-C and SIGTERM, for the commands that must clean up when stopped.
 
-/// A signal that stops a download.
+use std::future::Future;
+
+/// A signal that stops a command.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Signal {
     /// Ctrl-C.
@@ -61,5 +63,31 @@ impl Interrupts {
             return Signal::Interrupt;
         }
         std::future::pending().await
+    }
+
+    /// Runs `work` unless a signal comes first, which is returned instead.
+    pub(crate) async fn until<T>(&mut self, work: impl Future<Output = T>) -> Result<T, Signal> {
+        tokio::select! {
+            result = work => Ok(result),
+            signal = self.received() => Err(signal),
+        }
+    }
+
+    /// Runs `work` to its end even when a signal comes, so that what it makes is known: returns
+    /// its result and the signal that came meanwhile, if one did. A second signal abandons it
+    /// and is returned instead.
+    pub(crate) async fn shielded<T>(
+        &mut self,
+        work: impl Future<Output = T>,
+    ) -> Result<(T, Option<Signal>), Signal> {
+        let mut work = std::pin::pin!(work);
+        let first = tokio::select! {
+            result = &mut work => return Ok((result, None)),
+            signal = self.received() => signal,
+        };
+        tokio::select! {
+            result = &mut work => Ok((result, Some(first))),
+            again = self.received() => Err(again),
+        }
     }
 }
