@@ -20,7 +20,7 @@ const CONCURRENCIES: [usize; 2] = [1, 64];
 /// The facade's default timeout, which raw reqwest is given too.
 const FACADE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The model asked: one the local server lists that does not think (no reasoning to send).
-const MODEL: &str = "kimi-k2-turbo-preview";
+const MODEL: &str = "kimi-k2.6";
 
 /// What sends the requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -838,7 +838,7 @@ async fn a_mock_batch_is_created_waited_for_and_its_results_read_across_commands
     let dir = tempfile::tempdir().expect("tempdir");
     let state = dir.path().join("state");
     let input = dir.path().join("lines.jsonl");
-    std::fs::write(&input, batch_lines(20, "kimi-k2-turbo-preview")).expect("write");
+    std::fs::write(&input, batch_lines(20, "kimi-k2.6")).expect("write");
     let input = input.to_str().expect("utf-8 path");
 
     let out = mock_with_state(&state, &["batches", "create", input, "--wait"]).await;

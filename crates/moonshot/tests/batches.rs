@@ -32,7 +32,7 @@ async fn server(duration: Duration) -> MockServer {
 
 /// A question whose answer the local server draws from the system message: the line's number.
 fn question(i: usize) -> ChatRequest {
-    ChatRequest::new("kimi-k2-turbo-preview")
+    ChatRequest::new("kimi-k2.6")
         .system(format!("Crate number {i} holds {} apples.", i * 7))
         .user(format!("How many apples does crate number {i} hold?"))
 }
@@ -115,10 +115,7 @@ async fn lines_the_server_cannot_answer_go_to_the_error_file_and_are_reported() 
     let mut input = BatchInput::new();
     input.push("fine", &question(1)).expect("line");
     input
-        .push(
-            "busy",
-            &ChatRequest::new("kimi-k2-turbo-preview").user("overload me"),
-        )
+        .push("busy", &ChatRequest::new("kimi-k2.6").user("overload me"))
         .expect("line");
     let batch = client
         .batches()

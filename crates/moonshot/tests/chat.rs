@@ -642,3 +642,32 @@ async fn a_stream_with_cr_line_endings_keeps_its_last_done() {
 
     assert_eq!(answer.content(), "Hi");
 }
+
+#[test]
+fn a_kimi_k3_request_is_written_as_its_page_documents_it() {
+    // The body of crates/moonshot-mock/tests/data/kimi-k3-request.json, which the local
+    // server's tests check against the merged document and answer.
+    let fixture: serde_json::Value = serde_json::from_str(include_str!(
+        "../../moonshot-mock/tests/data/kimi-k3-request.json"
+    ))
+    .expect("the fixture");
+    let weather = Tool::function(
+        "get_weather",
+        "The weather in a city now",
+        json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),
+    )
+    .expect("tool");
+
+    let request = ChatRequest::new("kimi-k3")
+        .system("You are Kimi.")
+        .dynamic_tools([weather])
+        .user("What is the weather in Paris?")
+        .reasoning_effort("high")
+        .max_completion_tokens(4096);
+
+    assert!(request.check().is_ok());
+    assert_eq!(
+        serde_json::to_value(request.as_request()).expect("JSON"),
+        fixture
+    );
+}

@@ -34,8 +34,9 @@ pub struct Tool {
 }
 
 impl Tool {
-    /// A function named `name` (letters, digits, `_` and `-`, 3 to 64 characters, not starting
-    /// with a digit or `-`), whose arguments follow the JSON Schema `parameters`.
+    /// A function named `name` (letters, digits, `_` and `-`, 1 to 256 characters, not starting
+    /// with a digit or `-`, as the document's pattern says), whose arguments follow the JSON
+    /// Schema `parameters` (Moonshot's MFJS dialect).
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for a name outside the documented pattern, or parameters that
@@ -92,6 +93,14 @@ impl Tool {
         }
     }
 
+    /// Whether the model's arguments must follow `parameters` strictly (`strict`; the server's
+    /// default is true): false only guarantees they are a JSON object.
+    #[must_use]
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.definition.function.strict = Some(strict);
+        self
+    }
+
     /// The tool's name.
     pub fn name(&self) -> &str {
         self.definition.function.name.as_str()
@@ -120,8 +129,8 @@ fn to_name(name: &str) -> Result<ToolDefinitionFunctionName, Error> {
     ToolDefinitionFunctionName::try_from(name).map_err(|_| Error::InvalidInput {
         name: "tool name",
         reason: format!(
-            "`{name}` is outside the documented pattern ^[a-zA-Z_][a-zA-Z0-9-_]{{2,63}}$: use \
-             3 to 64 letters, digits, `_` or `-`, not starting with a digit or `-`"
+            "`{name}` is outside the documented pattern ^[a-zA-Z_][a-zA-Z0-9-_]{{0,255}}$: use \
+             1 to 256 letters, digits, `_` or `-`, not starting with a digit or `-`"
         ),
     })
 }
