@@ -56,6 +56,10 @@ pub use types::Purpose;
 
 include!(concat!(env!("OUT_DIR"), "/model_families.rs"));
 
+/// The merged OpenAPI document this crate was generated from (`openapi/openapi.yaml`, YAML), so
+/// that a local server or a command can read the same operations and schemas at run time.
+pub const DOCUMENT: &str = include_str!("../openapi.yaml");
+
 /// Typed [httpmock](https://docs.rs/httpmock) helpers, one per operation, generated from the
 /// same document: `server.retrieve_file(|when, then| { ... })` is checked against the spec at
 /// compile time. Mind two things progenitor does: `when.file_id(id)` puts the id into a regex

@@ -48,6 +48,7 @@ mod error;
 mod file_types;
 mod files;
 mod ids;
+pub mod limits;
 pub mod messages;
 #[cfg(feature = "mock")]
 pub mod mock;
