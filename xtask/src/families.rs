@@ -1,27 +1,37 @@
 //! Request bodies split into model families become one request type.
 //!
 //! Upstream documents a request body that differs by model as a `oneOf` of families with a
-//! `discriminator`, each family an `allOf` of one shared base and the fields it adds
-//! (`oneOf: [KimiK26ChatRequest, ...]`, each `allOf: [ChatRequestBase, {model, thinking, ...}]`).
-//! Generated as written, that is an untagged enum of structs with closed lists of model ids and
-//! a copy of the base in each: a model launched tomorrow cannot be named. This step rewrites such
-//! a body into one object, named `<OperationId>Request`:
+//! `discriminator`, each family a component built of `allOf` parts
+//! (`oneOf: [KimiK3ChatRequest, KimiK26ChatRequest, ...]`). The families need not share a base:
+//! one may build on a part that holds the common fields (`ChatRequestCommon`) and bring its own
+//! `messages`, the others on a part that repeats those fields and adds `messages`
+//! (`ChatRequestBase`). Generated as written, that is an untagged enum of structs with closed
+//! lists of model ids and a copy of the common fields in each: a model launched tomorrow cannot
+//! be named. This step rewrites such a body into one object, named `<OperationId>Request`:
 //!
-//! - the base's fields, as they are;
-//! - the discriminator (`model`) as one string whose values are every family's (opened later
-//!   like every enum, so any id is accepted);
-//! - each family's own fields once, merged across the families that have them: enum values
-//!   united, numeric ranges widened, object properties united; a field's description says which
-//!   families document it, with each family's text where they differ;
-//! - a field only some families require is optional, with those families listed in
-//!   `x-required-by-families`, so the diff still sees a family start requiring it;
-//! - a family's field keeps a `default` only when every family has the field with that default;
+//! - each family's fields are collected through its parts, in order, following `$ref`s and
+//!   nested `allOf`s (a later part's field replacing an earlier one's), and what each requires;
+//! - a field the same in every family (wherever it comes from) is kept as it is;
+//! - the discriminator (`model`) becomes one string whose values are every family's (opened
+//!   later like every enum, so any id is accepted); each family's ids, from its enum and the
+//!   discriminator's `mapping`, are kept by family title in `x-model-families`;
+//! - any other field is typed once, merged across the families that have it: enum values
+//!   united, numeric ranges widened, object properties united, array items united (where one
+//!   family's items are a `oneOf` that has the other's among its alternatives, that `oneOf`;
+//!   else a `oneOf` of both); its description says which families document it, with the text
+//!   of each group of families that say the same;
+//! - a field every family requires is required; one only some require is optional, with those
+//!   families listed in `x-required-by-families`, so the diff still sees a family start
+//!   requiring it;
+//! - a field keeps a `default` only when every family has the field with that default;
 //!   otherwise each family's default is kept apart, in `x-server-default` by family title (the
 //!   request defaults step then makes every request default documentation, never sent).
 //!
-//! Everything stays derived from the pages, so a change to a family's schema still changes the
-//! merged document and shows in `cargo xtask diff`. The family and base components disappear
-//! when nothing else refers to them.
+//! Fields that cannot be merged by any rule (another type, another format) are an
+//! [`Error::FamilyConflict`] naming both families, the field and the pointer. Everything stays
+//! derived from the pages, so a change to a family's schema still changes the merged document
+//! and shows in `cargo xtask diff`. The family components and the parts they were built of
+//! disappear when nothing else refers to them.
 
 use std::collections::BTreeSet;
 

@@ -8,6 +8,7 @@
 
 pub mod canonical;
 pub mod convert;
+pub mod deprecated;
 pub mod diff;
 pub mod error;
 pub mod extract;

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::Error;
 use crate::convert::to_openapi_30;
+use crate::deprecated::document_deprecated_properties;
 use crate::extract::{extract_block, parse_block};
 use crate::families::flatten_families;
 use crate::files::read_text;
@@ -132,15 +133,17 @@ fn build_with(
 
 /// The rewrites that make the document generate a client people want: model-family request
 /// bodies become one request type ([`flatten_families`]), defaults in requests stay the server's
-/// ([`keep_request_defaults_on_the_server`]) and every string enum becomes a named component
-/// that the generated crate opens ([`name_enums`]). Each leaves an already shaped document as
-/// it is, so documents read by `diff` go through them too.
+/// ([`keep_request_defaults_on_the_server`]), a deprecated property's doc says so
+/// ([`document_deprecated_properties`]) and every string enum becomes a named component that
+/// the generated crate opens ([`name_enums`]). Each leaves an already shaped document as it is,
+/// so documents read by `diff` go through them too.
 ///
 /// # Errors
 /// [`Error::FamilyConflict`] or [`Error::EnumNotOpenable`].
 pub fn shape_for_generation(document: &mut Value) -> Result<(), Error> {
     flatten_families(document)?;
     keep_request_defaults_on_the_server(document);
+    document_deprecated_properties(document);
     name_enums(document)
 }
 

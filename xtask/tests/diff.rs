@@ -372,10 +372,17 @@ fn json_diff(root: &Path) -> (Option<i32>, Vec<Value>) {
 #[test]
 fn a_request_property_that_becomes_required_is_breaking() {
     let root = copy_of_openapi();
+    // Both bases the families build on start requiring `max_completion_tokens`: every family
+    // requires it.
     edit_page(root.path(), "chat.md", |text| {
         text.replacen(
             "      required:\n        - messages\n",
             "      required:\n        - messages\n        - max_completion_tokens\n",
+            1,
+        )
+        .replacen(
+            "    KimiK3Message:\n",
+            "      required:\n        - max_completion_tokens\n    KimiK3Message:\n",
             1,
         )
     });
@@ -392,17 +399,22 @@ fn a_request_property_that_becomes_required_is_breaking() {
 #[test]
 fn a_change_to_one_model_family_shows_in_the_one_request_type() {
     let root = copy_of_openapi();
-    // The kimi-k2 family starts requiring `temperature` and narrows its range.
+    // The kimi-k2.6 family starts requiring `thinking`, which two other families take too, and
+    // says another default.
     edit_page(root.path(), "chat.md", |text| {
-        let family = text.find("    KimiK2ChatRequest:").expect("family");
+        let family = text.find("    KimiK26ChatRequest:").expect("family");
         let (head, tail) = text.split_at(family);
         let tail = tail
             .replacen(
                 "          required:\n            - model\n",
-                "          required:\n            - model\n            - temperature\n",
+                "          required:\n            - model\n            - thinking\n",
                 1,
             )
-            .replacen("Default is 0.6.", "Default is 0.5.", 1);
+            .replacen(
+                "Default value is {\"type\": \"enabled\"}.",
+                "Default value is {\"type\": \"disabled\"}.",
+                1,
+            );
         format!("{head}{tail}")
     });
 
@@ -419,12 +431,12 @@ fn a_change_to_one_model_family_shows_in_the_one_request_type() {
             )
         })
         .collect();
-    let temperature = "/paths/~1v1~1chat~1completions/post/requestBody/content/application~1json/schema/properties/temperature";
+    let thinking = "/paths/~1v1~1chat~1completions/post/requestBody/content/application~1json/schema/properties/thinking";
     assert!(
         rules.contains(&(
             "schema-keyword-changed",
             "warning",
-            &*format!("{temperature}/x-required-by-families")
+            &*format!("{thinking}/x-required-by-families")
         )),
         "{rules:?}"
     );
@@ -432,7 +444,7 @@ fn a_change_to_one_model_family_shows_in_the_one_request_type() {
         rules.contains(&(
             "description-changed",
             "info",
-            &*format!("{temperature}/description")
+            &*format!("{thinking}/description")
         )),
         "{rules:?}"
     );

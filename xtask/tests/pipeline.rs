@@ -220,35 +220,51 @@ fn model_families_become_one_request_type() {
         &json!({"$ref": "#/components/schemas/CreateChatCompletionRequest"})
     );
     let schemas = &merged["components"]["schemas"];
+    // The families and both bases they build on (kimi-k3 on the common fields, the others on
+    // the common fields plus messages) are gone.
     for family in [
+        "KimiK3ChatRequest",
+        "KimiK27CodeChatRequest",
         "KimiK26ChatRequest",
+        "KimiK25ChatRequest",
         "MoonshotV1ChatRequest",
         "ChatRequestBase",
+        "ChatRequestCommon",
     ] {
         assert!(schemas.get(family).is_none(), "{family} is left");
     }
     let request = &schemas["CreateChatCompletionRequest"];
     assert_eq!(request["required"], json!(["messages", "model"]));
-    // Every family's model ids, opened as one enum.
+    // Every family's model ids, opened as one enum, and kept by family.
     let models = schemas["CreateChatCompletionRequestModel"]["enum"]
         .as_array()
         .expect("model ids");
-    assert_eq!(models.len(), 14);
+    assert_eq!(models.len(), 12);
+    assert_eq!(
+        request["x-model-families"]["kimi-k2.7-code"],
+        json!(["kimi-k2.7-code", "kimi-k2.7-code-highspeed"])
+    );
     // A field only some families have: no default sent, each family's kept for the record.
     let temperature = &request["properties"]["temperature"];
     assert!(temperature.get("default").is_none());
-    assert_eq!(
-        temperature["x-server-default"],
-        json!({"kimi-k2": 0.6, "kimi-k2-thinking": 1, "moonshot-v1": 0})
-    );
+    assert_eq!(temperature["x-server-default"], json!({"moonshot-v1": 0.0}));
     assert_eq!(
         (&temperature["minimum"], &temperature["maximum"]),
         (&json!(0), &json!(1))
     );
-    // thinking: kimi-k2.6's `keep` and kimi-k2.5's plain form, united.
+    let effort = &schemas["CreateChatCompletionRequestReasoningEffort"];
+    assert!(effort.get("default").is_none());
+    assert_eq!(effort["x-server-default"], json!({"kimi-k3": "max"}));
+    // thinking: the `keep` of kimi-k2.6 and kimi-k2.7-code and kimi-k2.5's plain form, united.
     let thinking = &request["properties"]["thinking"]["properties"];
     assert!(thinking.get("type").is_some() && thinking.get("keep").is_some());
-    // Defaults of the base are the server's too.
+    // messages: kimi-k3's own items (a standard message or a dynamic tool message) take the
+    // base's standard message, so they are the union, one type.
+    assert_eq!(
+        request["properties"]["messages"]["items"],
+        json!({"$ref": "#/components/schemas/KimiK3Message"})
+    );
+    // Defaults of the common fields are the server's too.
     assert_eq!(
         request["properties"]["stream"]["x-server-default"],
         json!(false)
