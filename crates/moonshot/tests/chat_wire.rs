@@ -134,3 +134,95 @@ async fn a_whole_completion_is_the_answer_of_create_too() {
     assert_eq!(answer.tool_calls().len(), 2);
     assert_eq!(answer.request_id(), Some("req-whole"));
 }
+
+#[tokio::test]
+async fn extra_fields_are_sent_beside_the_typed_ones() {
+    let server = ScriptedServer::start(vec![whole_completion()]).await;
+    let request = ask()
+        .temperature(0.5)
+        .extra_field("verbosity", json!("low"))
+        .extra_field("moonshot_beta", json!({"cache": true, "tags": [1, 2]}));
+
+    client(&server.base_url())
+        .chat()
+        .create(request.clone())
+        .await
+        .expect("answers");
+    client(&server.base_url())
+        .chat()
+        .stream(request)
+        .await
+        .expect("streams");
+
+    let bodies: Vec<Value> = server
+        .bodies()
+        .iter()
+        .map(|b| serde_json::from_slice(b).expect("JSON"))
+        .collect();
+    assert_eq!(
+        bodies[0],
+        json!({
+            "model": "kimi-k2.6",
+            "messages": [{"role": "user", "content": "Hi"}],
+            "temperature": 0.5,
+            "verbosity": "low",
+            "moonshot_beta": {"cache": true, "tags": [1, 2]}
+        })
+    );
+    assert_eq!(bodies[1]["stream"], true);
+    assert_eq!(bodies[1]["verbosity"], "low");
+}
+
+#[tokio::test]
+async fn an_extra_field_the_typed_request_has_is_refused_before_the_wire() {
+    let server = ScriptedServer::start(vec![whole_completion()]).await;
+    let client = client(&server.base_url());
+
+    for (name, points_at) in [
+        ("temperature", "ChatRequest::temperature"),
+        ("reasoning_effort", "ChatRequest::reasoning_effort"),
+        ("stream", "request_mut().stream"),
+        (
+            "max_completion_tokens",
+            "ChatRequest::max_completion_tokens",
+        ),
+    ] {
+        let err = client
+            .chat()
+            .create(ask().extra_field(name, json!(1)))
+            .await
+            .expect_err("a typed field");
+        let Error::InvalidInput {
+            name: input,
+            reason,
+        } = &err
+        else {
+            panic!("{err:?}");
+        };
+        assert_eq!(*input, "extra_field");
+        assert!(reason.contains(&format!("`{name}`")), "{reason}");
+        assert!(reason.contains(points_at), "{reason}");
+    }
+    let err = client
+        .chat()
+        .stream(ask().extra_field(" ", json!(1)))
+        .await
+        .expect_err("no name");
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    assert_eq!(server.hits(), 0, "nothing is sent");
+}
+
+#[test]
+fn a_batch_line_carries_the_extra_fields() {
+    let mut input = moonshot::batches::BatchInput::new();
+    input
+        .push("q1", &ask().extra_field("verbosity", json!("low")))
+        .expect("a line");
+    let line: Value = serde_json::from_slice(input.as_jsonl()).expect("one JSON line");
+    assert_eq!(line["body"]["verbosity"], "low");
+    assert!(
+        input
+            .push("q2", &ask().extra_field("messages", json!([])))
+            .is_err()
+    );
+}

@@ -33,6 +33,7 @@ use moonshot_api::types::{
 pub use accumulate::ChatAccumulator;
 pub use families::{Thinking, family_of, thinking_of};
 pub use moonshot_api::types::{KimiK3DynamicToolMessage, KimiK3Message};
+pub(crate) use request::WireBody;
 pub use request::{ChatModel, ChatRequest, MAX_STOP_WORDS, ReasoningEffort};
 pub use stream::ChatStream;
 pub use tools::{Tool, Toolbox, WEB_SEARCH, arguments};
@@ -169,8 +170,8 @@ impl<'a> Chat<'a> {
 }
 
 /// The request's body, written once for every attempt.
-fn encode(body: &moonshot_api::types::CreateChatCompletionRequest) -> Result<bytes::Bytes, Error> {
-    serde_json::to_vec(body)
+fn encode(request: &ChatRequest) -> Result<bytes::Bytes, Error> {
+    serde_json::to_vec(&request.wire())
         .map(bytes::Bytes::from)
         .map_err(|e| Error::InvalidInput {
             name: "request",
