@@ -9,12 +9,6 @@ use moonshot::chat::{ChatRequest, arguments};
 use serde_json::{Value, json};
 use support::{Reply, ScriptedServer, client, moonshot_error};
 
-fn chunk(delta: Value) -> String {
-    json!({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "kimi-k2.6",
-           "choices": [{"index": 0, "delta": delta, "finish_reason": null}]})
-    .to_string()
-}
-
 fn ask() -> ChatRequest {
     ChatRequest::new("kimi-k2.6").user("Hi")
 }
