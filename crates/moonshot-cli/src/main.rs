@@ -79,7 +79,7 @@ enum Command {
     Batches(batches::BatchesCommand),
     /// The models the account can use.
     Models,
-    /// The account's balance, in US dollars.
+    /// The account's balance, in the platform's currency (USD global, CNY China).
     Balance,
     /// How many tokens a text makes for a model.
     Estimate {

@@ -46,10 +46,14 @@ async fn server(faults: Faults) -> MockServer {
 
 /// Runs the command against `server` with the right key, no retries and a short timeout.
 async fn against(server: &MockServer, args: &[&str]) -> Output {
-    let url = server.base_url();
+    against_url(&server.base_url(), args).await
+}
+
+/// As [`against`], for any server at `url`.
+async fn against_url(url: &str, args: &[&str]) -> Output {
     let mut all = vec![
         "--base-url",
-        url.as_str(),
+        url,
         "--api-key",
         KEY,
         "--max-retries",
@@ -719,6 +723,56 @@ async fn models_balance_and_estimates_print_json_when_piped() {
     let estimate: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(estimate["model"], "kimi-k2.6");
     assert!(estimate["total_tokens"].as_u64().is_some_and(|t| t > 0));
+}
+
+/// `moonshot balance` against the China platform's name, reached through a local proxy: the
+/// balance is said in CNY; against any other base URL, in the account's currency (null).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_balance_names_the_currency_of_the_platform() {
+    let proxy = httpmock::MockServer::start_async().await;
+    let answer = proxy
+        .mock_async(|when, then| {
+            when.path("/v1/users/me/balance");
+            then.status(200).json_body(
+                serde_json::json!({"code": 0, "scode": "0x0", "status": true, "data": {
+                    "available_balance": 1.5, "voucher_balance": 0.5, "cash_balance": 1.0,
+                }}),
+            );
+        })
+        .await;
+    let proxy_url = proxy.base_url();
+    let through_proxy = |base_url: &'static str| {
+        let proxy_url = proxy_url.clone();
+        async move {
+            let state = tempfile::tempdir().expect("tempdir");
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_moonshot"))
+                .args(["--base-url", base_url, "--api-key", KEY, "balance"])
+                .env_remove("MOONSHOT_API_KEY")
+                .env_remove("MOONSHOT_BASE_URL")
+                .env_remove("NO_PROXY")
+                .env_remove("no_proxy")
+                .env("MOONSHOT_MOCK_STATE", state.path().join("state"))
+                .env("HTTP_PROXY", &proxy_url)
+                .env("http_proxy", &proxy_url)
+                .output()
+                .await
+                .expect("runs")
+        }
+    };
+
+    let out = through_proxy("http://api.moonshot.cn/v1").await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let balance: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(balance["currency"], "CNY");
+    assert_eq!(balance["available_balance"], 1.5);
+    let out = through_proxy("http://api.moonshot.ai").await;
+    let balance: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(balance["currency"], "USD");
+    answer.assert_calls_async(2).await;
+
+    let out = against_url(&proxy.base_url(), &["balance"]).await;
+    let balance: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(balance["currency"], serde_json::Value::Null);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

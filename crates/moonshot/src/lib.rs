@@ -13,7 +13,7 @@
 //! # let _ = system_message;
 //!
 //! let balance = client.balance().retrieve().await?;
-//! println!("${:.2} available", balance.available_balance);
+//! println!("{:.2} available ({})", balance.available_balance, balance.currency_name());
 //! # Ok(())
 //! # }
 //! ```
@@ -57,7 +57,7 @@ mod retry;
 mod tokenizers;
 mod upload;
 
-pub use balance::{Balance, Balances};
+pub use balance::{Balance, Balances, Currency};
 pub use client::{
     API_KEY_ENV, BASE_URL_ENV, CHINA_BASE_URL, Client, ClientBuilder, GLOBAL_BASE_URL,
 };

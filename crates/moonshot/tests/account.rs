@@ -36,14 +36,52 @@ async fn models_are_listed_with_what_they_support() {
     assert_eq!(models[1].supports_reasoning, None);
 }
 
-#[tokio::test]
-async fn the_balance_is_read_in_dollars() {
-    let server = ScriptedServer::start(vec![Reply::json(
+fn balance_reply() -> Reply {
+    Reply::json(
         200,
         &json!({"code": 0, "data": {"available_balance": 49.58, "voucher_balance": 46.58,
                 "cash_balance": 3.0}, "scode": "0x0", "status": true}),
-    )])
-    .await;
+    )
+}
+
+/// The balance read from a local server reached by `host`'s name, as if it were that platform.
+async fn balance_on(host: &str) -> moonshot::Balance {
+    let server = ScriptedServer::start(vec![balance_reply()]).await;
+    let addr: std::net::SocketAddr = server.base_url()["http://".len()..]
+        .parse()
+        .expect("an address");
+    let http = reqwest::Client::builder()
+        .resolve(host, addr)
+        .no_proxy()
+        .build()
+        .expect("an HTTP client");
+    let client = moonshot::Client::builder()
+        .api_key(support::API_KEY)
+        .base_url(format!("http://{host}:{}/v1", addr.port()))
+        .http_client(http)
+        .build()
+        .expect("a client");
+    let balance = client.balance().retrieve().await.expect("reads");
+    assert_eq!(server.hits(), 1);
+    balance
+}
+
+#[tokio::test]
+async fn the_balance_names_the_currency_of_the_platform() {
+    let global = balance_on("api.moonshot.ai").await;
+    assert_eq!(global.currency(), Some(moonshot::Currency::Usd));
+    assert_eq!(global.currency_name(), "USD");
+    let china = balance_on("api.moonshot.cn").await;
+    assert_eq!(china.currency(), Some(moonshot::Currency::Cny));
+    assert_eq!(china.available_balance, 49.58);
+    let json = serde_json::to_value(&china).expect("JSON");
+    assert_eq!(json["currency"], "CNY");
+    assert_eq!(json["cash_balance"], 3.0);
+}
+
+#[tokio::test]
+async fn the_balance_is_read_in_the_accounts_currency_elsewhere() {
+    let server = ScriptedServer::start(vec![balance_reply()]).await;
 
     let balance = client(&server.base_url())
         .balance()
@@ -57,6 +95,8 @@ async fn the_balance_is_read_in_dollars() {
     );
     assert_eq!(balance.available_balance, 49.58);
     assert_eq!(balance.cash_balance, 3.0);
+    assert_eq!(balance.currency(), None);
+    assert_eq!(balance.currency_name(), "the account's currency");
 }
 
 #[tokio::test]

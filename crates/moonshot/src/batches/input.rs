@@ -28,7 +28,7 @@ struct LineOut<'a> {
     custom_id: &'a str,
     method: &'static str,
     url: &'static str,
-    body: &'a CreateChatCompletionRequest,
+    body: crate::chat::WireBody<'a>,
 }
 
 /// One line of a batch's input, as read.
@@ -93,7 +93,7 @@ impl BatchInput {
             custom_id: &custom_id,
             method: "POST",
             url: CHAT_COMPLETIONS_ENDPOINT,
-            body,
+            body: request.wire(),
         })
         .map_err(|e| at(format!("cannot be written as JSON: {e}")))?;
         let total = (self.jsonl.len() + line.len() + 1) as u64;

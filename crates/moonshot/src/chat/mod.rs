@@ -33,6 +33,7 @@ use moonshot_api::types::{
 pub use accumulate::ChatAccumulator;
 pub use families::{Thinking, family_of, thinking_of};
 pub use moonshot_api::types::{KimiK3DynamicToolMessage, KimiK3Message};
+pub(crate) use request::WireBody;
 pub use request::{ChatModel, ChatRequest, MAX_STOP_WORDS, ReasoningEffort};
 pub use stream::ChatStream;
 pub use tools::{Tool, Toolbox, WEB_SEARCH, arguments};
@@ -79,7 +80,8 @@ impl<'a> Chat<'a> {
     }
 
     /// Asks for the answer as a stream of chunks. The request is retried until the first chunk
-    /// arrives, never after.
+    /// arrives, never after. A JSON answer instead of an event stream is taken for what it is:
+    /// an error object is its API error, a whole completion the stream's one chunk.
     ///
     /// # Errors
     /// As [`Chat::create`], for what happens before the first chunk.
@@ -168,8 +170,8 @@ impl<'a> Chat<'a> {
 }
 
 /// The request's body, written once for every attempt.
-fn encode(body: &moonshot_api::types::CreateChatCompletionRequest) -> Result<bytes::Bytes, Error> {
-    serde_json::to_vec(body)
+fn encode(request: &ChatRequest) -> Result<bytes::Bytes, Error> {
+    serde_json::to_vec(&request.wire())
         .map(bytes::Bytes::from)
         .map_err(|e| Error::InvalidInput {
             name: "request",
@@ -195,39 +197,50 @@ fn build(
 }
 
 /// A whole answer's body: a completion, or an error object even under status 200.
-///
-/// The body is decoded once, straight into the typed completion; only a body that does not
-/// decode, or holds no choice, is looked at again for an `error` key (skipped through, not
-/// built).
 async fn decode_completion(mut response: reqwest::Response) -> Result<ChatCompletion, Error> {
-    #[derive(serde::Deserialize)]
-    struct ErrorProbe {
-        error: Option<serde::de::IgnoredAny>,
-    }
     let status = response.status().as_u16();
     // The response is consumed below: its headers are taken, not copied.
     let headers = std::mem::take(response.headers_mut());
     let body = response.bytes().await.map_err(transport_error)?;
-    let decoded = serde_json::from_slice::<ChatCompletionResponse>(&body);
-    if decoded.as_ref().map_or(true, |c| c.choices.is_empty())
-        && serde_json::from_slice::<ErrorProbe>(&body).is_ok_and(|p| p.error.is_some())
-    {
-        return Err(error_from_body(status, &headers, &body));
-    }
-    let completion =
-        decoded.map_err(|e| undecodable(status, request_id(&headers), e.to_string(), &body))?;
-    if completion.choices.is_empty() {
-        return Err(undecodable(
-            status,
-            request_id(&headers),
-            "the response holds no choice".to_owned(),
-            &body,
-        ));
-    }
+    let completion = decode_whole(status, &headers, &body)?;
     Ok(ChatCompletion {
         inner: completion,
         request_id: request_id(&headers),
     })
+}
+
+/// A whole answer's body decoded: a completion with at least one choice, or the error object
+/// it holds instead.
+///
+/// The body is decoded once, straight into the typed completion; only a body that does not
+/// decode, or holds no choice, is looked at again for an `error` key (skipped through, not
+/// built).
+fn decode_whole(
+    status: u16,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+) -> Result<ChatCompletionResponse, Error> {
+    #[derive(serde::Deserialize)]
+    struct ErrorProbe {
+        error: Option<serde::de::IgnoredAny>,
+    }
+    let decoded = serde_json::from_slice::<ChatCompletionResponse>(body);
+    if decoded.as_ref().map_or(true, |c| c.choices.is_empty())
+        && serde_json::from_slice::<ErrorProbe>(body).is_ok_and(|p| p.error.is_some())
+    {
+        return Err(error_from_body(status, headers, body));
+    }
+    let completion =
+        decoded.map_err(|e| undecodable(status, request_id(headers), e.to_string(), body))?;
+    if completion.choices.is_empty() {
+        return Err(undecodable(
+            status,
+            request_id(headers),
+            "the response holds no choice".to_owned(),
+            body,
+        ));
+    }
+    Ok(completion)
 }
 
 /// A whole answer. Derefs to the response as the API sends it; the methods read its first

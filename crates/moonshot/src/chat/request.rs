@@ -12,6 +12,11 @@ use moonshot_api::types::{
     ToolChoiceObjectFunction, ToolChoiceObjectType,
 };
 
+use std::sync::LazyLock;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
 use super::families::{Thinking, behaviour};
 use super::tools::Tool;
 use crate::error::Error;
@@ -44,6 +49,28 @@ const MAX_STOP_WORD_BYTES: usize = 32;
 #[derive(Debug, Clone)]
 pub struct ChatRequest {
     inner: CreateChatCompletionRequest,
+    /// Body fields the typed request has no field for, sent beside its own.
+    extra: Map<String, Value>,
+}
+
+/// The body's fields the typed request knows, by their names on the wire: read from the
+/// generated type's schema, so a field upstream adds is known as soon as it is generated.
+static TYPED_FIELDS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    let schema = schemars::schema_for!(CreateChatCompletionRequest);
+    schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|properties| properties.keys().cloned().collect())
+        .unwrap_or_default()
+});
+
+/// The body as sent: the typed request's fields, then the extra ones.
+#[derive(Serialize)]
+pub(crate) struct WireBody<'a> {
+    #[serde(flatten)]
+    typed: &'a CreateChatCompletionRequest,
+    #[serde(flatten)]
+    extra: &'a Map<String, Value>,
 }
 
 impl ChatRequest {
@@ -74,6 +101,7 @@ impl ChatRequest {
                 top_logprobs: None,
                 top_p: None,
             },
+            extra: Map::new(),
         }
     }
 
@@ -321,17 +349,44 @@ impl ChatRequest {
         self
     }
 
+    /// A body field this crate does not know yet (one Moonshot added after it was built),
+    /// sent as `value` beside the typed fields; set again, the last value wins.
+    ///
+    /// A field the typed request has (`temperature`, `thinking`, ...) is refused by
+    /// [`check`](Self::check), so nothing is sent twice: set it by its method or through
+    /// [`request_mut`](Self::request_mut).
+    ///
+    /// ```
+    /// use moonshot::chat::ChatRequest;
+    /// use serde_json::json;
+    /// let request = ChatRequest::new("kimi-k3")
+    ///     .user("Hi")
+    ///     .extra_field("verbosity", json!("low"));
+    /// assert!(request.check().is_ok());
+    /// assert!(ChatRequest::new("kimi-k3").user("Hi").extra_field("top_p", json!(1)).check().is_err());
+    /// ```
+    #[must_use]
+    pub fn extra_field(mut self, name: impl Into<String>, value: Value) -> Self {
+        self.extra.insert(name.into(), value);
+        self
+    }
+
+    /// The extra body fields set with [`extra_field`](Self::extra_field).
+    pub fn extra_fields(&self) -> &Map<String, Value> {
+        &self.extra
+    }
+
     /// The request as the API takes it, to set what the builder has no method for.
     pub fn request_mut(&mut self) -> &mut CreateChatCompletionRequest {
         &mut self.inner
     }
 
-    /// The request as the API takes it.
+    /// The request as the API takes it (without the extra fields).
     pub fn as_request(&self) -> &CreateChatCompletionRequest {
         &self.inner
     }
 
-    /// The request as the API takes it, by value.
+    /// The request as the API takes it, by value (without the extra fields).
     pub fn into_request(self) -> CreateChatCompletionRequest {
         self.inner
     }
@@ -343,12 +398,28 @@ impl ChatRequest {
     /// [`Error::InvalidInput`] for an empty model, no messages, an empty `user` or `system`
     /// message, more than 5 stop words (or one over 32 bytes), a tool name outside the
     /// documented pattern, built-in web search with thinking on, thinking turned off for a
-    /// family that always thinks, or a dynamic tool message or `reasoning_effort` for a family
-    /// that does not take them.
+    /// family that always thinks, a dynamic tool message or `reasoning_effort` for a family
+    /// that does not take them, or an extra field with no name or one the typed request has.
     pub fn check(&self) -> Result<(), Error> {
         let invalid =
             |name: &'static str, reason: String| Err(Error::InvalidInput { name, reason });
         let request = &self.inner;
+        for name in self.extra.keys() {
+            if name.trim().is_empty() {
+                return invalid(
+                    "extra_field",
+                    "a name is empty: give the field's name on the wire".to_owned(),
+                );
+            }
+            if TYPED_FIELDS.contains(name) {
+                return invalid(
+                    "extra_field",
+                    format!(
+                        "`{name}` is a field of the typed request: set it with                          `ChatRequest::{name}` where there is such a method, or through                          `request_mut().{name}`, not as an extra field"
+                    ),
+                );
+            }
+        }
         if request.model.as_str().trim().is_empty() {
             return invalid(
                 "model",
@@ -472,15 +543,25 @@ impl ChatRequest {
 
     /// The request to send, `stream` set as asked (Moonshot sends a stream's usage in its last
     /// chunk without being asked).
-    pub(crate) fn into_body(self, stream: bool) -> CreateChatCompletionRequest {
-        let mut body = self.inner;
-        body.stream = stream.then_some(true);
-        body
+    pub(crate) fn into_body(mut self, stream: bool) -> Self {
+        self.inner.stream = stream.then_some(true);
+        self
+    }
+
+    /// The body as it goes on the wire, extra fields included.
+    pub(crate) fn wire(&self) -> WireBody<'_> {
+        WireBody {
+            typed: &self.inner,
+            extra: &self.extra,
+        }
     }
 }
 
 impl From<CreateChatCompletionRequest> for ChatRequest {
     fn from(inner: CreateChatCompletionRequest) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            extra: Map::new(),
+        }
     }
 }

@@ -42,7 +42,14 @@ enum Read {
 }
 
 /// Turns a successful response into its events, and reads up to the first chunk.
+///
+/// A JSON answer instead of an event stream (gateways send one for an error, some servers
+/// ignore `stream: true`) is read whole: an error object becomes its API error, a whole
+/// completion the stream's one chunk.
 pub(crate) async fn open(response: reqwest::Response, idle: Duration) -> Result<Opened, Error> {
+    if is_json(response.headers()) {
+        return open_json(response, idle).await;
+    }
     let request_id = crate::error::map::request_id(response.headers());
     let mut events: Events = Box::pin(EventStream::new(response.bytes_stream()));
     let first = match tokio::time::timeout(idle, events.next()).await {
@@ -58,6 +65,74 @@ pub(crate) async fn open(response: reqwest::Response, idle: Duration) -> Result<
         first,
         request_id,
     })
+}
+
+/// Whether a response is JSON (`application/json`, or a `+json` type) rather than events.
+fn is_json(headers: &reqwest::header::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+        || essence.to_ascii_lowercase().ends_with("+json")
+}
+
+/// A JSON answer to a stream request: an error object is its API error (retried as that error
+/// is); a whole completion is one chunk followed by the end.
+async fn open_json(mut response: reqwest::Response, idle: Duration) -> Result<Opened, Error> {
+    let status = response.status().as_u16();
+    let headers = std::mem::take(response.headers_mut());
+    let request_id = crate::error::map::request_id(&headers);
+    let body = match tokio::time::timeout(idle, response.bytes()).await {
+        Err(_) => return Err(stalled(idle)),
+        Ok(body) => body.map_err(transport_error)?,
+    };
+    let whole = super::decode_whole(status, &headers, &body)?;
+    let chunk = as_chunk(whole).map_err(|e| {
+        undecodable(
+            status,
+            request_id.clone(),
+            format!("the completion cannot be read as a chunk: {e}"),
+            &body,
+        )
+    })?;
+    let done: Events = Box::pin(futures::stream::once(future::ready(Ok(Event {
+        event: String::new(),
+        data: "[DONE]".to_owned(),
+    }))));
+    Ok(Opened {
+        events: done,
+        first: Some(chunk),
+        request_id,
+    })
+}
+
+/// A whole completion as the one chunk that would have carried it: each choice's `message`
+/// becomes its `delta`, and each tool call gets the `index` a fragment has.
+fn as_chunk(
+    completion: moonshot_api::types::ChatCompletionResponse,
+) -> Result<ChatCompletionChunk, serde_json::Error> {
+    let mut value = serde_json::to_value(completion)?;
+    if let Some(choices) = value.get_mut("choices").and_then(|c| c.as_array_mut()) {
+        for choice in choices.iter_mut().filter_map(|c| c.as_object_mut()) {
+            let Some(mut message) = choice.remove("message") else {
+                continue;
+            };
+            if let Some(calls) = message.get_mut("tool_calls").and_then(|c| c.as_array_mut()) {
+                for (index, call) in calls.iter_mut().enumerate() {
+                    if let Some(call) = call.as_object_mut() {
+                        call.insert("index".to_owned(), index.into());
+                    }
+                }
+            }
+            choice.insert("delta".to_owned(), message);
+        }
+    }
+    value["object"] = "chat.completion.chunk".into();
+    serde_json::from_value(value)
 }
 
 /// Reads one event: a chunk, the end, or an error (an `error` event, an error object, a chunk
