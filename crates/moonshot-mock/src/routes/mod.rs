@@ -5,7 +5,7 @@ mod balance;
 mod batches;
 mod chat;
 mod files;
-mod models;
+pub(crate) mod models;
 pub(crate) mod tokenizers;
 mod upload;
 
