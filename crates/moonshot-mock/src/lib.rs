@@ -48,7 +48,10 @@
 //!   wrong: a missing part or field, an empty file or purpose, a purpose that is not one UTF-8
 //!   word, a 1,001st file (demo and fixture files count), and uploads past the memory limit
 //!   ([`MockServerBuilder::memory_limit`], 256 MiB by default; deleting files makes room); a
-//!   file over 100 MB is 413 (the server stops reading at the limit).
+//!   file over 100 MB is 413 (the server stops reading at the limit). Any request answered
+//!   before its body was read whole (a wrong key, an early refusal) has the rest of its body
+//!   read first, up to 101 MiB in all and for 10 s, so the client gets the answer rather than
+//!   a reset connection.
 //! - Processing: a new file is `processing` for [`MockServerBuilder::processing_delay`] (200 ms
 //!   by default), then `ok`. Its text is the file itself when it is UTF-8 (txt, md, csv, json,
 //!   jsonl, html, code); images, videos and other bytes yield none: with purpose `file-extract`
