@@ -48,7 +48,10 @@
 //!   wrong: a missing part or field, an empty file or purpose, a purpose that is not one UTF-8
 //!   word, a 1,001st file (demo and fixture files count), and uploads past the memory limit
 //!   ([`MockServerBuilder::memory_limit`], 256 MiB by default; deleting files makes room); a
-//!   file over 100 MB is 413 (the server stops reading at the limit).
+//!   file over 100 MB is 413 (the server stops reading at the limit). Any request answered
+//!   before its body was read whole (a wrong key, an early refusal) has the rest of its body
+//!   read first, up to 101 MiB in all and for 10 s, so the client gets the answer rather than
+//!   a reset connection.
 //! - Processing: a new file is `processing` for [`MockServerBuilder::processing_delay`] (200 ms
 //!   by default), then `ok`. Its text is the file itself when it is UTF-8 (txt, md, csv, json,
 //!   jsonl, html, code); images, videos and other bytes yield none: with purpose `file-extract`
@@ -67,19 +70,25 @@
 //!   the most words with the question; `reasoning_content` for thinking models; a `$web_search`
 //!   call when the built-in web search is declared; scripted replies, tool calls and errors from
 //!   [`ChatFixtures`]; `text/event-stream` chunks with `stream: true`, paced by
-//!   [`MockServerBuilder::chunk_delay`] and broken on demand by a [`StreamFault`]. Any listed
-//!   model; another is 404 `resource_not_found_error`; a body that is not such a request is 400
-//!   `invalid_request_error` naming what is wrong, and one over 16 MiB is 413. The [`chat`] module says how each answer is
-//!   made, how streams are shaped, and the fixtures format.
-//! - `GET /v1/models`: the 14 model ids of the reference with their context lengths and
-//!   `supports_image_in`, `supports_video_in` and `supports_reasoning`.
+//!   [`MockServerBuilder::chunk_delay`] and broken on demand by a [`StreamFault`]. Kimi K3's
+//!   dynamic tool messages (`{"role": "system", "tools": [...]}`) load tools it can call. Any
+//!   listed model, and the retired ones Moonshot still answers (`kimi-k2-turbo-preview`,
+//!   `kimi-k2-0905-preview`, `kimi-k2-0711-preview`, `kimi-k2-thinking`,
+//!   `kimi-k2-thinking-turbo`); another is 404 `resource_not_found_error`; a body that is not
+//!   such a request is 400 `invalid_request_error` naming what is wrong, and one over 16 MiB is
+//!   413. The [`chat`] module says how each answer is made, how streams are shaped, and the
+//!   fixtures format.
+//! - `GET /v1/models`: the 12 model ids of the reference (`kimi-k3`, `kimi-k2.7-code`,
+//!   `kimi-k2.7-code-highspeed`, `kimi-k2.6`, `kimi-k2.5`, `moonshot-v1-*`) with their context
+//!   lengths and `supports_image_in`, `supports_video_in` and `supports_reasoning`.
 //! - `GET /v1/users/me/balance`: `{"code": 0, "data": {"available_balance": 49.58894,
 //!   "voucher_balance": 46.58893, "cash_balance": 3.00001}, "scode": "0x0", "status": true}`.
 //! - `POST /v1/tokenizers/estimate-token-count` (`{model, messages}`): `{"code": 0, "data":
 //!   {"total_tokens": N}, "scode": "0x0", "status": true}`, where N is 3, plus per message 4 and
 //!   `ceil(UTF-8 bytes / 4)` of each text and 1,024 per image or video part. A body that is not
-//!   such a request is 400 `invalid_request_error` naming what is wrong; a model not listed is
-//!   404 `resource_not_found_error`.
+//!   such a request is 400 `invalid_request_error` naming what is wrong; a model neither listed
+//!   nor retired is 404 `resource_not_found_error`. A Kimi K3 dynamic tool message counts as
+//!   4 plus the tokens of its tools' JSON text.
 //! - `POST /v1/batches` (`{input_file_id, endpoint, completion_window, metadata}`): the new
 //!   batch, `validating`, `id` `batch-` and 20 random characters. Refused with 400
 //!   `invalid_request_error`: an unknown input file or one whose purpose is not `batch`, an
@@ -136,7 +145,7 @@
 //!         .await?;
 //!     let completion: serde_json::Value = client
 //!         .post(format!("{}/v1/chat/completions", server.base_url()))
-//!         .json(&json!({"model": "kimi-k2-turbo-preview", "messages": [
+//!         .json(&json!({"model": "kimi-k3", "messages": [
 //!             {"role": "system", "content": content},
 //!             {"role": "user", "content": "How many files can each account keep?"},
 //!         ]}))

@@ -57,6 +57,18 @@ fn ask_about(model: &str, document: &str, question: &str) -> Value {
     ]})
 }
 
+/// The message of a 400 `invalid_request_error` answer to `body`.
+async fn refusal(server: &MockServer, body: &Value) -> String {
+    let response = post_json(server, CHAT, body).await;
+    assert_eq!(response.status(), 400, "{body}");
+    let error = json(response).await;
+    assert_eq!(error["error"]["type"], "invalid_request_error", "{error}");
+    error["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 fn message(completion: &Value) -> &Value {
     &completion["choices"][0]["message"]
 }
@@ -120,7 +132,7 @@ async fn the_answer_quotes_the_sentences_of_an_uploaded_file_that_match_the_ques
 #[tokio::test]
 async fn plain_text_documents_and_parts_are_answered_from_too() {
     let server = server().await;
-    let body = json!({"model": "kimi-k2-turbo-preview", "messages": [
+    let body = json!({"model": "kimi-k2.6", "messages": [
         {"role": "system", "content": [{"type": "text", "text": REPORT}]},
         {"role": "user", "content": [{"type": "text", "text": "Where did the office move?"}]},
     ]});
@@ -152,9 +164,9 @@ async fn thinking_models_give_reasoning_unless_thinking_is_disabled() {
         ("kimi-k2.5", None, true),
         ("kimi-k2.5", Some("disabled"), false),
         ("kimi-k2.6", Some("enabled"), true),
-        ("kimi-k2-thinking", None, true),
-        ("kimi-k2-thinking-turbo", None, true),
-        ("kimi-k2-0905-preview", None, false),
+        ("kimi-k3", None, true),
+        ("kimi-k2.7-code", None, true),
+        ("kimi-k2.7-code-highspeed", Some("enabled"), true),
         ("moonshot-v1-128k", None, false),
     ] {
         let mut body = ask_about(model, REPORT, question);
@@ -260,12 +272,265 @@ async fn a_stream_rebuilds_the_same_answer_and_usage_as_the_whole_completion() {
 #[tokio::test]
 async fn max_tokens_cuts_the_answer_with_finish_reason_length() {
     let server = server().await;
-    let mut body = ask_about("moonshot-v1-8k", REPORT, "How did revenue do?");
-    body["max_completion_tokens"] = json!(3);
+    // `max_completion_tokens`, and the deprecated `max_tokens` alike.
+    for (model, field) in [
+        ("moonshot-v1-8k", "max_completion_tokens"),
+        ("kimi-k3", "max_completion_tokens"),
+        ("kimi-k3", "max_tokens"),
+    ] {
+        let mut body = ask_about(model, REPORT, "How did revenue do?");
+        body[field] = json!(3);
+        let completion = complete(&server, &body).await;
+        assert_eq!(message(&completion)["content"], "Revenue grew", "{field}");
+        assert_eq!(completion["choices"][0]["finish_reason"], "length");
+        let reasoning = message(&completion)["reasoning_content"]
+            .as_str()
+            .map_or(0, str::len);
+        assert_eq!(
+            completion["usage"]["completion_tokens"],
+            ("Revenue grew".len() + reasoning).div_ceil(4)
+        );
+    }
+}
+
+#[tokio::test]
+async fn models_that_always_think_refuse_thinking_disabled() {
+    let server = server().await;
+    for model in ["kimi-k3", "kimi-k2.7-code", "kimi-k2.7-code-highspeed"] {
+        let mut body = ask(model, "hi");
+        body["thinking"] = json!({"type": "disabled"});
+        let text = refusal(&server, &body).await;
+        assert!(text.contains(&format!("{model} always thinks")), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn kimi_k3_takes_every_reasoning_effort_and_refuses_others() {
+    let server = server().await;
+    for effort in ["low", "high", "max"] {
+        let mut body = ask_about("kimi-k3", REPORT, "How did revenue do?");
+        body["reasoning_effort"] = json!(effort);
+        let completion = complete(&server, &body).await;
+        assert!(
+            message(&completion)["reasoning_content"].is_string(),
+            "{effort}"
+        );
+    }
+    let mut body = ask("kimi-k3", "hi");
+    body["reasoning_effort"] = json!("medium");
+    let text = refusal(&server, &body).await;
+    assert!(
+        text.contains("`reasoning_effort` must be low, high or max"),
+        "{text}"
+    );
+}
+
+/// A function tool taking a required `city`.
+fn weather_tool() -> Value {
+    json!({"type": "function", "function": {
+        "name": "get_weather",
+        "parameters": {"type": "object", "required": ["city"], "properties": {"city": {"type": "string"}}},
+    }})
+}
+
+#[tokio::test]
+async fn tool_choice_required_makes_the_model_call_a_tool() {
+    let server = server().await;
+    let question = "What is the weather in Paris?";
+    let mut body = ask_about("kimi-k2.6", REPORT, question);
+    body["tools"] = json!([
+        {"type": "function", "function": {"name": "get_time"}},
+        weather_tool(),
+    ]);
+    // Without `tool_choice` the model answers from the documents.
     let completion = complete(&server, &body).await;
-    assert_eq!(message(&completion)["content"], "Revenue grew");
-    assert_eq!(completion["choices"][0]["finish_reason"], "length");
-    assert_eq!(completion["usage"]["completion_tokens"], 3);
+    assert_eq!(completion["choices"][0]["finish_reason"], "stop");
+
+    body["tool_choice"] = json!("required");
+    let completion = complete(&server, &body).await;
+    assert_eq!(completion["choices"][0]["finish_reason"], "tool_calls");
+    let call = &message(&completion)["tool_calls"][0];
+    assert_eq!(call["id"], "get_weather:0");
+    assert_eq!(call["type"], "function");
+    assert_eq!(call["function"]["name"], "get_weather");
+    let arguments: Value =
+        serde_json::from_str(call["function"]["arguments"].as_str().expect("text")).expect("JSON");
+    assert_eq!(arguments, json!({"city": question}));
+
+    let stream = read_stream(post_json(&server, CHAT, &streamed(&body)).await).await;
+    let assembled = stream.assemble();
+    assert_eq!(assembled.tool_calls.len(), 1);
+    assert_eq!(assembled.tool_calls[0].2, "get_weather");
+
+    // A question that names no tool: the first one declared.
+    let mut other = ask("kimi-k2.6", "Anything?");
+    other["tools"] = body["tools"].clone();
+    other["tool_choice"] = json!("required");
+    let completion = complete(&server, &other).await;
+    assert_eq!(
+        message(&completion)["tool_calls"][0]["function"]["name"],
+        "get_time"
+    );
+
+    // The function form names the tool to call.
+    body["tool_choice"] = json!({"type": "function", "function": {"name": "get_time"}});
+    let completion = complete(&server, &body).await;
+    assert_eq!(
+        message(&completion)["tool_calls"][0]["function"]["name"],
+        "get_time"
+    );
+
+    let mut nothing_to_call = ask("kimi-k2.6", question);
+    nothing_to_call["tool_choice"] = json!("required");
+    let text = refusal(&server, &nothing_to_call).await;
+    assert!(text.contains("needs a tool to call"), "{text}");
+}
+
+#[tokio::test]
+async fn dynamic_tool_messages_are_kimi_k3s_and_their_tools_are_callable() {
+    let server = server().await;
+    let question = "What is the weather in Paris?";
+    let body = json!({
+        "model": "kimi-k3",
+        "reasoning_effort": "low",
+        "max_completion_tokens": 1000,
+        "tool_choice": "required",
+        "messages": [
+            {"role": "system", "content": "You are Kimi."},
+            {"role": "system", "tools": [weather_tool()]},
+            {"role": "user", "content": question},
+        ],
+    });
+    let completion = complete(&server, &body).await;
+    assert_eq!(completion["choices"][0]["finish_reason"], "tool_calls");
+    let answer = message(&completion);
+    assert_eq!(answer["tool_calls"][0]["function"]["name"], "get_weather");
+    assert!(answer["reasoning_content"].is_string(), "{answer}");
+
+    // The tool message counts in the prompt, as the estimate counts it.
+    let estimate =
+        json(post_json(&server, "/v1/tokenizers/estimate-token-count", &body).await).await;
+    assert_eq!(
+        completion["usage"]["prompt_tokens"],
+        estimate["data"]["total_tokens"]
+    );
+    let without_tools = json!({"model": "kimi-k3", "messages": [
+        {"role": "system", "content": "You are Kimi."},
+        {"role": "user", "content": question},
+    ]});
+    let smaller = json(
+        post_json(
+            &server,
+            "/v1/tokenizers/estimate-token-count",
+            &without_tools,
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        smaller["data"]["total_tokens"].as_u64() < estimate["data"]["total_tokens"].as_u64(),
+        "{smaller} {estimate}"
+    );
+
+    // Tools loaded after the question are not yet callable.
+    let late = json!({
+        "model": "kimi-k3",
+        "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
+        "messages": [
+            {"role": "user", "content": question},
+            {"role": "system", "tools": [weather_tool()]},
+        ],
+    });
+    let text = refusal(&server, &late).await;
+    assert!(text.contains("names get_weather, which neither"), "{text}");
+
+    // Other families do not take them, nor does a tool message with text.
+    for (model, expected) in [
+        (
+            "kimi-k2.6",
+            "kimi-k3 only, and kimi-k2.6 is of the kimi-k2.6 family",
+        ),
+        ("kimi-k2.7-code", "kimi-k3 only"),
+        ("moonshot-v1-8k", "kimi-k3 only"),
+    ] {
+        let mut refused = body.clone();
+        refused["model"] = json!(model);
+        refused
+            .as_object_mut()
+            .map(|b| b.remove("reasoning_effort"));
+        for route in [CHAT, "/v1/tokenizers/estimate-token-count"] {
+            let response = post_json(&server, route, &refused).await;
+            assert_eq!(response.status(), 400, "{model} {route}");
+            let error = json(response).await;
+            assert_eq!(error["error"]["type"], "invalid_request_error");
+            let text = error["error"]["message"].as_str().unwrap_or_default();
+            assert!(
+                text.starts_with("messages[1]: a dynamic tool message"),
+                "{text}"
+            );
+            assert!(text.contains(expected), "{text}");
+        }
+    }
+    let mut with_text = body.clone();
+    with_text["messages"][1]["content"] = json!("tools");
+    let text = refusal(&server, &with_text).await;
+    assert!(text.contains("carries `tools` and no `content`"), "{text}");
+}
+
+#[tokio::test]
+async fn retired_models_are_answered_though_no_longer_listed() {
+    let server = server().await;
+    let listed = json(common::get(&server, "/v1/models", None).await).await;
+    for (model, thinks) in [
+        ("kimi-k2-turbo-preview", false),
+        ("kimi-k2-0905-preview", false),
+        ("kimi-k2-0711-preview", false),
+        ("kimi-k2-thinking", true),
+        ("kimi-k2-thinking-turbo", true),
+    ] {
+        assert!(
+            !listed.to_string().contains(&format!("\"{model}\"")),
+            "{model} is listed"
+        );
+        let completion = complete(
+            &server,
+            &ask_about(model, REPORT, "Where did the office move?"),
+        )
+        .await;
+        assert_eq!(completion["model"], model);
+        assert_eq!(
+            message(&completion)["content"],
+            "The office moved to a new building in Beijing."
+        );
+        assert_eq!(
+            message(&completion)["reasoning_content"].is_string(),
+            thinks,
+            "{model}"
+        );
+        let estimate = post_json(
+            &server,
+            "/v1/tokenizers/estimate-token-count",
+            &ask(model, "hi"),
+        )
+        .await;
+        assert_eq!(estimate.status(), 200, "{model}");
+    }
+}
+
+#[tokio::test]
+async fn any_number_of_tools_is_taken_and_function_names_follow_the_pattern() {
+    let server = server().await;
+    let mut body = ask("kimi-k2.6", "hi");
+    body["tools"] = (0..300)
+        .map(|i| json!({"type": "function", "function": {"name": format!("tool-{i}_x")}}))
+        .collect();
+    complete(&server, &body).await;
+
+    for name in ["9lives", "has space", "dot.name", &"n".repeat(257)] {
+        body["tools"] = json!([{"type": "function", "function": {"name": name}}]);
+        let text = refusal(&server, &body).await;
+        assert!(text.contains("tools[0]: function name"), "{text}");
+    }
 }
 
 #[tokio::test]
@@ -409,11 +674,7 @@ async fn fixtures_script_replies_tool_calls_and_errors_first_match_wins() {
     ]))
     .await;
 
-    let first = complete(
-        &server,
-        &ask("kimi-k2-turbo-preview", "What is the weather?"),
-    )
-    .await;
+    let first = complete(&server, &ask("kimi-k2.7-code", "What is the weather?")).await;
     assert_eq!(first["choices"][0]["finish_reason"], "tool_calls");
     let calls = &message(&first)["tool_calls"];
     assert_eq!(calls[0]["id"], "get_weather:0");
@@ -422,15 +683,9 @@ async fn fixtures_script_replies_tool_calls_and_errors_first_match_wins() {
     assert_eq!(calls[1]["function"]["name"], "get_time");
     assert_eq!(calls[1]["function"]["arguments"], "not json");
 
-    let stream = read_stream(
-        post_json(
-            &server,
-            CHAT,
-            &streamed(&ask("kimi-k2-turbo-preview", "weather?")),
-        )
-        .await,
-    )
-    .await;
+    let stream =
+        read_stream(post_json(&server, CHAT, &streamed(&ask("kimi-k2.7-code", "weather?"))).await)
+            .await;
     let assembled = stream.assemble();
     assert_eq!(assembled.tool_calls.len(), 2);
     assert_eq!(assembled.tool_calls[0].3, r#"{"city":"Paris"}"#);
@@ -449,7 +704,7 @@ async fn fixtures_script_replies_tool_calls_and_errors_first_match_wins() {
         .count();
     assert_eq!(heads, 2);
 
-    let after = json!({"model": "kimi-k2-turbo-preview", "messages": [
+    let after = json!({"model": "kimi-k2.7-code", "messages": [
         {"role": "user", "content": "What is the weather?"},
         message(&first),
         {"role": "tool", "tool_call_id": "get_weather:0", "content": "{\"sky\": \"clear\"}"},
@@ -710,7 +965,7 @@ async fn bad_bodies_are_refused_naming_the_problem() {
         ),
         (
             json!({"model": "kimi-k2.6", "messages": [user], "tool_choice": {"type": "function", "function": {"name": "nope"}}}),
-            "does not declare",
+            "which neither `tools` nor a dynamic tool message declares",
         ),
         (
             json!({"model": "kimi-k2.6", "messages": [user], "stop": ["a", "b", "c", "d", "e", "f"]}),
@@ -774,7 +1029,7 @@ async fn a_large_chat_request_does_not_hold_up_the_server() {
     let document: String = (0..100_000)
         .map(|i| format!("Sentence {i} of the long report tells about topic{i}. "))
         .collect();
-    let body = ask_about("kimi-k2-turbo-preview", &document, "What about topic7?");
+    let body = ask_about("moonshot-v1-128k", &document, "What about topic7?");
     let started = Instant::now();
     let response = post_json(&server, CHAT, &body).await;
     assert_eq!(response.status(), 200);

@@ -669,7 +669,8 @@ fn openapi_3_0_keywords_are_mapped() {
 const CHAT: &str = "/v1/chat/completions";
 
 /// Chat requests that make every kind of answer: extractive with reasoning, cut by
-/// `max_completion_tokens`, a web search call and its answer, scripted tool calls.
+/// `max_completion_tokens`, a web search call and its answer, scripted tool calls, a Kimi K3
+/// call of a dynamically loaded tool.
 fn chat_requests() -> Vec<Value> {
     let ask = |model: &str, question: &str| {
         serde_json::json!({"model": model, "messages": [
@@ -695,13 +696,26 @@ fn chat_requests() -> Vec<Value> {
             ]}),
             serde_json::json!({"role": "tool", "tool_call_id": "$web_search:0", "name": "$web_search", "content": arguments}),
         ]);
+    // Kimi K3 calls a tool its dynamic tool message loaded, as `tool_choice` requires.
+    let mut k3 = ask("kimi-k3", "What is the weather in Paris?");
+    k3["reasoning_effort"] = serde_json::json!("high");
+    k3["max_completion_tokens"] = serde_json::json!(1000);
+    k3["tool_choice"] = serde_json::json!("required");
+    k3["messages"].as_array_mut().expect("a list").insert(
+        1,
+        serde_json::json!({"role": "system", "tools": [{"type": "function", "function": {
+            "name": "get_weather",
+            "parameters": {"type": "object", "required": ["city"], "properties": {"city": {"type": "string"}}},
+        }}]}),
+    );
     vec![
         ask("kimi-k2.6", "What does Kimi read?"),
         ask("moonshot-v1-8k", "Anything?"),
         cut,
         search,
         searched,
-        ask("kimi-k2-thinking", "Call the tools"),
+        ask("kimi-k3", "Call the tools"),
+        k3,
     ]
 }
 
@@ -743,8 +757,12 @@ async fn chat_completions_and_chunks_match_the_document() {
     assert!(!chunk.is_valid(&serde_json::json!({"choices": [{"finish_reason": "done"}]})));
     assert!(!completion.is_valid(&serde_json::json!({"choices": {}})));
 
+    // The requests themselves are ones the document describes.
+    let request = component_validator("CreateChatCompletionRequest", Enums::Closed);
+
     let mut finish_reasons = Vec::new();
     for body in chat_requests() {
+        assert_valid(&request, &body, &format!("request {body}"));
         let response = post_chat(&server, &body, "sk-chat").await;
         assert_eq!(response.status(), 200, "{body}");
         let whole = json(response).await;
@@ -763,7 +781,15 @@ async fn chat_completions_and_chunks_match_the_document() {
     }
     assert_eq!(
         finish_reasons,
-        ["stop", "stop", "length", "tool_calls", "stop", "tool_calls"]
+        [
+            "stop",
+            "stop",
+            "length",
+            "tool_calls",
+            "stop",
+            "tool_calls",
+            "tool_calls"
+        ]
     );
 }
 

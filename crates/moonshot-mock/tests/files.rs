@@ -446,3 +446,62 @@ async fn file_names_with_backslashes_and_quotes_come_back_as_sent() {
         assert_eq!(envelope["filename"], name);
     }
 }
+
+/// Sends `form` to the upload with `key`, on a fresh connection (the test client keeps none), and
+/// returns the status or the transport error.
+async fn send_upload(
+    server: &MockServer,
+    form: Form,
+    key: Option<&str>,
+) -> Result<u16, reqwest::Error> {
+    let mut request = client()
+        .post(format!("{}/v1/files", server.base_url()))
+        .multipart(form);
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    request
+        .send()
+        .await
+        .map(|response| response.status().as_u16())
+}
+
+// Client and server on threads of their own, as in use: the server answers while the client
+// still writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_refused_early_is_answered_not_reset() {
+    let keyed = MockServer::builder()
+        .api_key("sk-right")
+        .processing_delay(Duration::ZERO)
+        .start()
+        .await
+        .expect("server starts");
+    let small_memory = start_with_memory_limit(10).await;
+    let open = start_without_delay().await;
+    for (round, size) in [16 * 1024, 200 * 1024, 1024 * 1024, 4 * 1024 * 1024]
+        .into_iter()
+        .cycle()
+        .take(200)
+        .enumerate()
+    {
+        let data = vec![b'a'; size];
+        // A wrong key: refused before the body is read. Over the memory limit: refused after
+        // the file's first bytes. A bad field before the file: refused before the file is read.
+        for (server, purpose, key, expected) in [
+            (&keyed, "file-extract", Some("sk-wrong"), 401),
+            (&small_memory, "file-extract", None, 400),
+            (&open, "two words", None, 400),
+        ] {
+            let form = Form::new()
+                .text("purpose", purpose)
+                .part("file", Part::bytes(data.clone()).file_name("a.txt"));
+            let status = send_upload(server, form, key).await;
+            assert_eq!(
+                status.map_err(|e| format!("{e:?}")),
+                Ok(expected),
+                "round {round}, {size} bytes, purpose {purpose:?}"
+            );
+        }
+    }
+    assert_eq!(small_memory.upload_memory(), 0);
+}

@@ -6,12 +6,19 @@
 //! The first that applies:
 //!
 //! 1. The first [fixture rule](#fixtures-format) that matches the request.
-//! 2. The request declares the built-in web search (`{"type": "builtin_function", "function":
-//!    {"name": "$web_search"}}`), `tool_choice` is not `"none"`, and the last message is a user
-//!    message: finish reason `tool_calls`, one call `{"id": "$web_search:N", "type":
-//!    "builtin_function", "function": {"name": "$web_search", "arguments": "{\"query\":
-//!    <question>}"}}`. A thinking model cannot use it: 400 `invalid_request_error` saying to
-//!    send `"thinking": {"type": "disabled"}`.
+//! 2. The last message is a user message and the model calls a tool: the function
+//!    `tool_choice` names; with `tool_choice` `"required"`, the first declared function whose
+//!    name's longest word (`weather` of `get_weather`) the question holds, else the built-in
+//!    web search if declared, else the first declared tool; by default, the built-in web search
+//!    (`{"type": "builtin_function", "function": {"name": "$web_search"}}`) when declared and
+//!    `tool_choice` is not `"none"`. Finish reason `tool_calls`, one call `{"id": "<name>:N",
+//!    "type": ..., "function": {"name": ..., "arguments": ...}}`, the arguments `{"query":
+//!    <question>}` for the web search and, for a function, the question for each required
+//!    string parameter. A thinking model cannot use the web search: 400
+//!    `invalid_request_error` saying to send `"thinking": {"type": "disabled"}`. The tools
+//!    are those of `tools` and, for Kimi K3, those of the dynamic tool messages (`{"role":
+//!    "system", "tools": [...]}`, no `content`) before the last user message; another model
+//!    refuses such a message (400).
 //! 3. The last messages are tool results: an answer that reports each of them; for
 //!    `$web_search`, one that cites the query searched (the server has no web).
 //! 4. The extractive answer: the sentences of the system messages that share the most words
@@ -22,9 +29,12 @@
 //!    as Moonshot's docs show is answered from. Without system text, a short answer saying this
 //!    is the local server and repeating the question.
 //!
-//! User functions are never called unless a fixture says so. Thinking models (kimi-k2.6 and
-//! kimi-k2.5 unless `"thinking": {"type": "disabled"}`, kimi-k2-thinking*) also send
-//! `reasoning_content`, which says which sentences were picked and why. With `response_format`
+//! User functions are never called unless `tool_choice` or a fixture says so. Thinking models
+//! (kimi-k3, kimi-k2.7-code* and the retired kimi-k2-thinking* always; kimi-k2.6 and kimi-k2.5
+//! unless `"thinking": {"type": "disabled"}`) also send `reasoning_content`, which says which
+//! sentences were picked and why; `"thinking": {"type": "disabled"}` for a model that always
+//! thinks is refused (400), as Moonshot does. Kimi K3's `reasoning_effort` (`low`, `high`,
+//! `max`) is taken, another value refused. With `response_format`
 //! `json_object` or `json_schema`, the text is the JSON object `{"answer": <text>}`. With
 //! `max_completion_tokens` (or `max_tokens`) below the answer, the text is cut there and the
 //! finish reason is `length`. A scripted answer is sent as written. Usage counts the prompt as the token estimate does and the answer

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::extract;
 use super::fixtures::{ChatFixtures, Script, StreamFault};
-use super::request::{ChatRequest, WEB_SEARCH};
+use super::request::{ChatRequest, Tool, WEB_SEARCH};
 use crate::routes::ApiError;
 
 /// The piece a filler answer repeats: one streamed content chunk.
@@ -66,8 +66,8 @@ pub(crate) fn reply(request: &ChatRequest, fixtures: &ChatFixtures) -> Result<Re
         // A scripted answer is sent as written, whatever the request asks.
         return scripted(request, &script);
     }
-    let mut reply = if request.last_role() == "user" && request.may_search_the_web() {
-        web_search_call(request)
+    let mut reply = if let Some(tool) = request.tool_to_call() {
+        tool_call(request, tool)
     } else if request.last_role() == "tool" {
         answer_tool_results(request)
     } else {
@@ -153,16 +153,33 @@ fn scripted(request: &ChatRequest, script: &Script<'_>) -> Result<Reply, ApiErro
     })
 }
 
-fn web_search_call(request: &ChatRequest) -> Reply {
+/// A call of `tool` that answers the question: for the built-in web search, `{"query":
+/// <question>}`; for a function, an object giving the question to each of its required string
+/// parameters.
+fn tool_call(request: &ChatRequest, tool: &Tool) -> Reply {
     let question = request.question();
+    let arguments = if tool.name == WEB_SEARCH {
+        json!({ "query": question })
+    } else {
+        let required = tool.parameters["required"].as_array();
+        let fields = required
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter(|name| tool.parameters["properties"][name]["type"] == "string")
+            .map(|name| (name.to_owned(), Value::String(question.clone())));
+        Value::Object(fields.collect())
+    };
     Reply {
         content: Content::Text(String::new()),
-        reasoning: None,
+        reasoning: request
+            .thinking
+            .then(|| format!("`tool_choice` asks for a tool call; I call {}.", tool.name)),
         tool_calls: vec![ToolCall {
-            id: format!("{WEB_SEARCH}:{}", request.tool_calls_so_far()),
-            kind: "builtin_function".to_owned(),
-            name: WEB_SEARCH.to_owned(),
-            arguments: json!({ "query": question }).to_string(),
+            id: format!("{}:{}", tool.name, request.tool_calls_so_far()),
+            kind: tool.kind.clone(),
+            name: tool.name.clone(),
+            arguments: arguments.to_string(),
         }],
         finish_reason: "tool_calls",
         fault: None,

@@ -3,13 +3,16 @@
 use serde_json::Value;
 
 use crate::routes::ApiError;
-use crate::routes::tokenizers::estimate;
+use crate::routes::models::{Thinking, family_of};
+use crate::routes::tokenizers::{estimate, is_dynamic_tool_message};
 
 /// The name of Moonshot's built-in web search tool.
 pub(crate) const WEB_SEARCH: &str = "$web_search";
 
-/// The most tools a request may declare.
-const MAX_TOOLS: usize = 128;
+/// The longest function name: `^[a-zA-Z_][a-zA-Z0-9-_]{0,255}$`.
+const MAX_TOOL_NAME: usize = 256;
+/// The reasoning efforts Kimi K3 takes.
+const REASONING_EFFORTS: [&str; 3] = ["low", "high", "max"];
 /// The most stop words a request may give.
 const MAX_STOP_WORDS: usize = 5;
 
@@ -19,6 +22,21 @@ pub(crate) struct Tool {
     /// `function` or `builtin_function`.
     pub(crate) kind: String,
     pub(crate) name: String,
+    /// `function.parameters`, a JSON Schema (`Null` when absent).
+    pub(crate) parameters: Value,
+}
+
+/// What `tool_choice` asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ToolChoice {
+    /// The model decides (the default).
+    Auto,
+    /// The model must not call tools.
+    None,
+    /// The model must call a tool.
+    Required,
+    /// The model must call this function.
+    Function(String),
 }
 
 /// A request the server can answer.
@@ -26,9 +44,10 @@ pub(crate) struct Tool {
 pub(crate) struct ChatRequest {
     pub(crate) model: String,
     pub(crate) messages: Vec<Value>,
+    /// The tools the model may call: those of `tools`, then those of the dynamic tool messages
+    /// before the last user message.
     pub(crate) tools: Vec<Tool>,
-    /// `tool_choice: "none"`: the model must not call tools.
-    pub(crate) tools_forbidden: bool,
+    pub(crate) tool_choice: ToolChoice,
     /// Whether the model thinks before answering (and so sends `reasoning_content`).
     pub(crate) thinking: bool,
     pub(crate) stream: bool,
@@ -65,13 +84,15 @@ impl ChatRequest {
                 )));
             }
         }
-        let tools = tools(body.get("tools"))?;
-        let tools_forbidden = tool_choice(body.get("tool_choice"), &tools)?;
+        let mut tools = tools(body.get("tools"), "tools")?;
+        tools.extend(dynamic_tools(&messages)?);
+        let tool_choice = tool_choice(body.get("tool_choice"), &tools)?;
         let thinking = thinks(&model, body.get("thinking"))?;
+        reasoning_effort(&model, body.get("reasoning_effort"))?;
         if thinking && tools.iter().any(|tool| tool.name == WEB_SEARCH) {
             return Err(ApiError::invalid_request(format!(
                 "the builtin {WEB_SEARCH} tool cannot be used while {model} is thinking: send \
-                 \"thinking\": {{\"type\": \"disabled\"}} (kimi-k2.5, kimi-k2.6) or use a model \
+                 \"thinking\": {{\"type\": \"disabled\"}} (kimi-k2.6, kimi-k2.5) or use a model \
                  that does not think"
             )));
         }
@@ -88,7 +109,7 @@ impl ChatRequest {
             model,
             messages,
             tools,
-            tools_forbidden,
+            tool_choice,
             thinking,
             stream,
             include_usage,
@@ -121,7 +142,7 @@ impl ChatRequest {
     pub(crate) fn documents(&self) -> Vec<String> {
         self.messages
             .iter()
-            .filter(|message| message["role"] == "system")
+            .filter(|message| message["role"] == "system" && !is_dynamic_tool_message(message))
             .map(|message| {
                 let text = text_of(&message["content"]);
                 match serde_json::from_str::<Value>(&text) {
@@ -135,13 +156,40 @@ impl ChatRequest {
             .collect()
     }
 
-    /// Whether the request declares the built-in web search, and lets the model call tools.
-    pub(crate) fn may_search_the_web(&self) -> bool {
-        !self.tools_forbidden
-            && self
-                .tools
+    /// The tool the model calls to answer the last message, if any: none unless it is a user
+    /// message; the function `tool_choice` names; with `"required"`, the first declared
+    /// function whose name's longest word the question holds (or the built-in web search, or
+    /// the first declared tool); by
+    /// default, the built-in web search when declared.
+    pub(crate) fn tool_to_call(&self) -> Option<&Tool> {
+        if self.last_role() != "user" {
+            return None;
+        }
+        let web_search = || {
+            self.tools
                 .iter()
-                .any(|tool| tool.kind == "builtin_function" && tool.name == WEB_SEARCH)
+                .find(|tool| tool.kind == "builtin_function" && tool.name == WEB_SEARCH)
+        };
+        match &self.tool_choice {
+            ToolChoice::None => None,
+            ToolChoice::Auto => web_search(),
+            ToolChoice::Function(name) => self.tools.iter().find(|tool| &tool.name == name),
+            ToolChoice::Required => {
+                let question = self.question().to_lowercase();
+                self.tools
+                    .iter()
+                    .find(|tool| {
+                        let longest_word = tool
+                            .name
+                            .split(['_', '-'])
+                            .max_by_key(|word| word.len())
+                            .unwrap_or_default();
+                        tool.kind == "function" && question.contains(&longest_word.to_lowercase())
+                    })
+                    .or_else(web_search)
+                    .or_else(|| self.tools.first())
+            }
+        }
     }
 
     /// How many tool calls the conversation holds so far, so new call ids do not repeat them.
@@ -210,18 +258,17 @@ fn optional_bool(body: &Value, field: &str) -> Result<bool, ApiError> {
     }
 }
 
-fn tools(tools: Option<&Value>) -> Result<Vec<Tool>, ApiError> {
+/// The tools of a `tools` list, `field` naming it in errors.
+fn tools(tools: Option<&Value>, field: &str) -> Result<Vec<Tool>, ApiError> {
     let tools = match tools {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(tools)) => tools,
-        Some(_) => return Err(ApiError::invalid_request("`tools` must be a list of tools")),
+        Some(_) => {
+            return Err(ApiError::invalid_request(format!(
+                "`{field}` must be a list of tools"
+            )));
+        }
     };
-    if tools.len() > MAX_TOOLS {
-        return Err(ApiError::invalid_request(format!(
-            "`tools` holds {} tools; at most {MAX_TOOLS} are allowed",
-            tools.len()
-        )));
-    }
     tools
         .iter()
         .enumerate()
@@ -229,29 +276,67 @@ fn tools(tools: Option<&Value>) -> Result<Vec<Tool>, ApiError> {
             let kind = tool["type"].as_str().unwrap_or_default();
             if kind != "function" && kind != "builtin_function" {
                 return Err(ApiError::invalid_request(format!(
-                    "tools[{i}]: `type` must be function or builtin_function"
+                    "{field}[{i}]: `type` must be function or builtin_function"
                 )));
             }
             let name = tool["function"]["name"]
                 .as_str()
                 .filter(|name| !name.is_empty())
                 .ok_or_else(|| {
-                    ApiError::invalid_request(format!("tools[{i}]: `function.name` is required"))
+                    ApiError::invalid_request(format!("{field}[{i}]: `function.name` is required"))
                 })?;
+            if kind == "function" && !is_function_name(name) {
+                return Err(ApiError::invalid_request(format!(
+                    "{field}[{i}]: function name {name:?} must start with a letter or `_` and \
+                     hold only letters, digits, `-` and `_`, at most {MAX_TOOL_NAME} in all"
+                )));
+            }
             Ok(Tool {
                 kind: kind.to_owned(),
                 name: name.to_owned(),
+                parameters: tool["function"]["parameters"].clone(),
             })
         })
         .collect()
 }
 
-/// Whether `tool_choice` forbids tool calls; refuses a choice the request cannot honour.
-fn tool_choice(choice: Option<&Value>, tools: &[Tool]) -> Result<bool, ApiError> {
-    match choice {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::String(mode)) if mode == "none" => Ok(true),
-        Some(Value::String(mode)) if mode == "auto" || mode == "required" => Ok(false),
+/// Whether `name` matches `^[a-zA-Z_][a-zA-Z0-9-_]{0,255}$`.
+fn is_function_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && name.len() <= MAX_TOOL_NAME
+}
+
+/// The tools declared by the dynamic tool messages before the last user message: the ones the
+/// model may call when it answers it. (The token estimate has refused them for a model that
+/// does not take them.)
+fn dynamic_tools(messages: &[Value]) -> Result<Vec<Tool>, ApiError> {
+    let last_user = messages
+        .iter()
+        .rposition(|message| message["role"] == "user")
+        .unwrap_or(0);
+    let mut declared = Vec::new();
+    for (i, message) in messages[..last_user].iter().enumerate() {
+        if is_dynamic_tool_message(message) {
+            declared.extend(tools(
+                message.get("tools"),
+                &format!("messages[{i}].tools"),
+            )?);
+        }
+    }
+    Ok(declared)
+}
+
+/// What `tool_choice` asks; refuses a choice the request cannot honour.
+fn tool_choice(choice: Option<&Value>, tools: &[Tool]) -> Result<ToolChoice, ApiError> {
+    let choice = match choice {
+        None | Some(Value::Null) => return Ok(ToolChoice::Auto),
+        Some(Value::String(mode)) if mode == "none" => return Ok(ToolChoice::None),
+        Some(Value::String(mode)) if mode == "auto" => return Ok(ToolChoice::Auto),
+        Some(Value::String(mode)) if mode == "required" => ToolChoice::Required,
         Some(choice) => {
             let name = choice["function"]["name"].as_str().unwrap_or_default();
             if choice["type"] != "function" || name.is_empty() {
@@ -262,15 +347,23 @@ fn tool_choice(choice: Option<&Value>, tools: &[Tool]) -> Result<bool, ApiError>
             }
             if !tools.iter().any(|tool| tool.name == name) {
                 return Err(ApiError::invalid_request(format!(
-                    "`tool_choice` names {name}, which `tools` does not declare"
+                    "`tool_choice` names {name}, which neither `tools` nor a dynamic tool \
+                     message declares"
                 )));
             }
-            Ok(false)
+            ToolChoice::Function(name.to_owned())
         }
+    };
+    if tools.is_empty() {
+        return Err(ApiError::invalid_request(
+            "`tool_choice` \"required\" needs a tool to call: declare one in `tools`",
+        ));
     }
+    Ok(choice)
 }
 
-/// Whether `model` thinks, given the request's `thinking`.
+/// Whether `model` thinks, given the request's `thinking`; refuses turning off the thinking of
+/// a model that always thinks, as Moonshot does.
 fn thinks(model: &str, thinking: Option<&Value>) -> Result<bool, ApiError> {
     let disabled = match thinking {
         None | Some(Value::Null) => false,
@@ -285,10 +378,31 @@ fn thinks(model: &str, thinking: Option<&Value>) -> Result<bool, ApiError> {
             }
         },
     };
-    Ok(match model {
-        "kimi-k2.6" | "kimi-k2.5" => !disabled,
-        model => model.starts_with("kimi-k2-thinking"),
-    })
+    // The token estimate has refused a model the server does not know.
+    let Some(family) = family_of(model) else {
+        return Ok(false);
+    };
+    match family.thinking {
+        Thinking::Always if disabled => Err(ApiError::invalid_request(format!(
+            "{model} always thinks: `thinking` {{\"type\": \"disabled\"}} is not supported; \
+             leave `thinking` out, or use a model whose thinking can be turned off (kimi-k2.6, \
+             kimi-k2.5)"
+        ))),
+        Thinking::Always => Ok(true),
+        Thinking::ByDefault => Ok(!disabled),
+        Thinking::Never => Ok(false),
+    }
+}
+
+/// Refuses a `reasoning_effort` Kimi K3 does not take.
+fn reasoning_effort(model: &str, effort: Option<&Value>) -> Result<(), ApiError> {
+    match effort {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(effort)) if REASONING_EFFORTS.contains(&effort.as_str()) => Ok(()),
+        Some(other) => Err(ApiError::invalid_request(format!(
+            "`reasoning_effort` must be low, high or max (the default for {model}), got {other}"
+        ))),
+    }
 }
 
 fn stop_words(stop: Option<&Value>) -> Result<(), ApiError> {

@@ -4,8 +4,9 @@
 mod balance;
 mod batches;
 mod chat;
+mod drain;
 mod files;
-mod models;
+pub(crate) mod models;
 pub(crate) mod tokenizers;
 mod upload;
 
@@ -112,6 +113,7 @@ async fn around_every_request(
     next: Next,
 ) -> Response {
     let seq = state.requests.fetch_add(1, Ordering::SeqCst);
+    let (request, leftover) = drain::share_body(request);
     if !state.faults.latency.is_zero() {
         tokio::time::sleep(state.faults.latency).await;
     }
@@ -138,6 +140,8 @@ async fn around_every_request(
             ),
         }
     };
+    // Answering while the client still sends would have it reset instead of reading the answer.
+    leftover.drain().await;
     if state.faults.cut_body && response.status() == StatusCode::OK {
         response = cut_short(response);
     }

@@ -11,7 +11,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::models::is_known_model;
+use super::models::{Family, family_of};
 use super::{ApiError, json_body, json_request, off_the_workers};
 
 /// The largest request body taken, well above the longest context of any model.
@@ -53,16 +53,16 @@ pub(crate) fn estimate(request: &Value) -> Result<u64, ApiError> {
         .get("model")
         .and_then(Value::as_str)
         .ok_or_else(|| {
-            ApiError::invalid_request("`model` is required: a model id such as kimi-k2.5")
+            ApiError::invalid_request("`model` is required: a model id such as kimi-k3")
         })?;
-    if !is_known_model(model) {
+    let Some(family) = family_of(model) else {
         // What the real API answers for a model it does not serve.
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "resource_not_found_error",
             format!("Not found the model {model} or Permission denied"),
         ));
-    }
+    };
     let messages = request
         .get("messages")
         .and_then(Value::as_array)
@@ -76,14 +76,19 @@ pub(crate) fn estimate(request: &Value) -> Result<u64, ApiError> {
         .iter()
         .enumerate()
         .try_fold(REPLY_PRIMING_TOKENS, |total, (i, message)| {
-            message_tokens(message)
+            message_tokens(message, model, family)
                 .map(|tokens| total + tokens)
                 .map_err(|problem| ApiError::invalid_request(format!("messages[{i}]: {problem}")))
         })
 }
 
-/// The tokens of one message, or what is wrong with it.
-fn message_tokens(message: &Value) -> Result<u64, String> {
+/// Whether `message` is a dynamic tool message: `{"role": "system", "tools": [...]}`.
+pub(crate) fn is_dynamic_tool_message(message: &Value) -> bool {
+    message["role"] == "system" && message.get("tools").is_some()
+}
+
+/// The tokens of one message to `model` of `family`, or what is wrong with it.
+fn message_tokens(message: &Value, model: &str, family: Family) -> Result<u64, String> {
     let role = message
         .get("role")
         .and_then(Value::as_str)
@@ -92,6 +97,9 @@ fn message_tokens(message: &Value) -> Result<u64, String> {
         return Err(format!(
             "role {role:?} is not one of system, user, assistant, tool"
         ));
+    }
+    if is_dynamic_tool_message(message) {
+        return dynamic_tool_message_tokens(message, model, family);
     }
     let content_tokens = match message.get("content") {
         Some(Value::String(text)) if !text.is_empty() => text_tokens(text),
@@ -114,6 +122,32 @@ fn message_tokens(message: &Value) -> Result<u64, String> {
         }
     };
     Ok(MESSAGE_TOKENS + content_tokens)
+}
+
+/// The tokens of a dynamic tool message: those of its tools' JSON text.
+fn dynamic_tool_message_tokens(
+    message: &Value,
+    model: &str,
+    family: Family,
+) -> Result<u64, String> {
+    if !family.dynamic_tools {
+        return Err(format!(
+            "a dynamic tool message ({{\"role\": \"system\", \"tools\": [...]}}) is taken by \
+             kimi-k3 only, and {model} is of the {} family: declare the tools in `tools`",
+            family.name
+        ));
+    }
+    if message.get("content").is_some() {
+        return Err(
+            "a dynamic tool message carries `tools` and no `content`: send the text in a \
+             message of its own"
+                .to_owned(),
+        );
+    }
+    match &message["tools"] {
+        Value::Array(_) => Ok(MESSAGE_TOKENS + text_tokens(&message["tools"].to_string())),
+        _ => Err("`tools` of a dynamic tool message must be a list of tools".to_owned()),
+    }
 }
 
 /// The tokens of one part of a multimodal content.
