@@ -164,7 +164,7 @@ fn read(
     if has_error {
         let mut headers = reqwest::header::HeaderMap::new();
         if let Some(id) = request_id.and_then(|id| id.parse().ok()) {
-            headers.insert("msh-request-id", id);
+            headers.insert(moonshot_api::hooks::REQUEST_ID_HEADER, id);
         }
         return Err(error_from_body(200, &headers, data.as_bytes()));
     }
