@@ -187,8 +187,8 @@ impl<'a> Files<'a> {
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for a bad id or a zero deadline; [`Error::ProcessingFailed`] when
-    /// the status says processing failed (`failed`, `error`, `cancelled`), with the file and
-    /// its `status_details`; [`Error::ProcessingTimedOut`] when the deadline passes first; any
+    /// the status says processing failed (`failed`, `error`, `cancelled`), with the file's
+    /// id, status and `status_details`; [`Error::ProcessingTimedOut`] when the deadline passes first; any
     /// [`Error`] a look at the file ends in.
     pub async fn wait_for_processing_within(
         &self,
@@ -209,7 +209,11 @@ impl<'a> Files<'a> {
                     return Ok(ControlFlow::Break(file));
                 }
                 if FAILED_STATUSES.contains(&file.status.as_str()) {
-                    return Err(Error::ProcessingFailed(Box::new(file)));
+                    return Err(Error::ProcessingFailed {
+                        file_id: file.id,
+                        status: file.status.to_string(),
+                        details: file.status_details.filter(|d| !d.is_empty()),
+                    });
                 }
                 Ok(ControlFlow::Continue(file.status))
             },

@@ -283,7 +283,7 @@ impl<'a> Batches<'a> {
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for a bad id or a zero deadline; [`Error::BatchTimedOut`], with
-    /// the batch as last seen, when the deadline passes first; any [`Error`] a look at the
+    /// the batch's status and counts as last seen, when the deadline passes first; any [`Error`] a look at the
     /// batch ends in.
     pub async fn wait_with_progress(
         &self,
@@ -309,7 +309,11 @@ impl<'a> Batches<'a> {
                 })
             },
             |batch, waited| Error::BatchTimedOut {
-                batch: Box::new(batch),
+                batch_id: batch.id,
+                status: batch.status.to_string(),
+                completed: batch.request_counts.completed,
+                failed: batch.request_counts.failed,
+                total: batch.request_counts.total,
                 waited,
             },
         )
