@@ -19,8 +19,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 /// The header progenitor adds to every request, which Moonshot's API does not define.
 const API_VERSION: HeaderName = HeaderName::from_static("api-version");
-/// The header that carries Moonshot's id for a request, which support asks for.
-const REQUEST_ID: HeaderName = HeaderName::from_static("msh-request-id");
+/// The header that carries Moonshot's id for a request, which support asks for
+/// (`Msh-Request-Id`).
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("msh-request-id");
 /// The most of an error response's body that is read. Moonshot's error bodies are a few hundred
 /// bytes; a cut one fails to decode, and is reported by its start.
 pub const ERROR_BODY_LIMIT: usize = 64 * 1024;
@@ -68,7 +69,7 @@ impl ResponseHead {
         let headers = response.headers();
         Self {
             status,
-            request_id: headers.get(&REQUEST_ID).cloned(),
+            request_id: headers.get(&REQUEST_ID_HEADER).cloned(),
             headers: if status.is_client_error() || status.is_server_error() {
                 headers.clone()
             } else {

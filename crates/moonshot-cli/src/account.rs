@@ -4,7 +4,7 @@ use moonshot::messages::user;
 use moonshot::{Balance, Client};
 use serde_json::json;
 
-use crate::{Failure, Style, print, print_json, table};
+use crate::report::{Failure, Style, print, print_json, table};
 
 /// Lists the models: a table, or JSON.
 pub(crate) async fn models(client: &Client, style: Style) -> Result<(), Failure> {

@@ -12,8 +12,9 @@ use moonshot::{Client, Purpose};
 use serde_json::json;
 
 use crate::output::download;
+use crate::report::{Failure, Style, print, print_json, table};
 use crate::signals::{Interrupts, Signal};
-use crate::{Failure, Style, local, print, print_json, table, terminal};
+use crate::{local, terminal};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum BatchesCommand {

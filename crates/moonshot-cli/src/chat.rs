@@ -8,8 +8,9 @@ use moonshot::chat::{ChatAccumulator, ChatRequest};
 use moonshot::{Client, FileContent, FileObject, Purpose};
 use serde_json::json;
 
+use crate::report::{Failure, Style, output_failure, print_json};
 use crate::signals::Interrupts;
-use crate::{Failure, Style, local, output_failure, print_json, terminal};
+use crate::{local, terminal};
 
 /// The model asked when none is named.
 pub(crate) const DEFAULT_MODEL: &str = "kimi-k2.6";

@@ -9,8 +9,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use moonshot::{Client, Error, FileObject};
 
 use crate::output::download;
+use crate::report::{Failure, Style, output_failure, print, print_json, table};
 use crate::signals::{Interrupts, Signal};
-use crate::{Failure, Style, local, output_failure, print, print_json, table, terminal};
+use crate::{local, terminal};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum FilesCommand {

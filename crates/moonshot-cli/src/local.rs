@@ -7,7 +7,7 @@ use std::path::Path;
 
 use moonshot::batches::{BatchInput, MAX_INPUT_BYTES};
 
-use crate::Failure;
+use crate::report::Failure;
 
 /// The UTF-8 byte-order mark some editors write at the start of a text file.
 const BYTE_ORDER_MARK: &[u8] = b"\xef\xbb\xbf";

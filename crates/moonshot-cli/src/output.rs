@@ -30,7 +30,7 @@ use moonshot::Client;
 use tempfile::NamedTempFile;
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 
-use crate::Failure;
+use crate::report::Failure;
 use crate::signals::Interrupts;
 
 /// How many symbolic links are followed before giving up, as the kernel's own limit.

@@ -1399,6 +1399,9 @@ async fn verbose_logs_never_show_a_key_the_server_echoes() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let log = stderr(&out);
     assert!(log.contains("moonshot.request"), "{log}");
-    assert!(log.contains("[API key]") || log.contains("[redacted]"), "{log}");
+    assert!(
+        log.contains("[API key]") || log.contains("[redacted]"),
+        "{log}"
+    );
     assert!(!log.contains(KEY), "{log}");
 }

@@ -84,9 +84,16 @@ pub enum Error {
         source: BoxError,
     },
     /// A file's processing ended in a failure status (e.g. `failed`): its text cannot be
-    /// extracted. The file object says why, in `status_details`.
-    #[error("processing of file {} failed with status `{}`: {}", .0.id, .0.status, .0.status_details.as_deref().unwrap_or("no details"))]
-    ProcessingFailed(Box<crate::FileObject>),
+    /// extracted. Moonshot's `status_details` say why.
+    #[error("processing of file {file_id} failed with status `{status}`: {}", .details.as_deref().unwrap_or("no details"))]
+    ProcessingFailed {
+        /// The file waited for.
+        file_id: String,
+        /// Its failure status.
+        status: String,
+        /// Why, from the file's `status_details`, when given.
+        details: Option<String>,
+    },
     /// A file was still being processed when the wait's deadline passed.
     #[error("file {file_id} was still `{status}` after {waited:?}: wait longer, or check it later")]
     ProcessingTimedOut {
@@ -97,21 +104,33 @@ pub enum Error {
         /// How long was waited.
         waited: Duration,
     },
-    /// A batch had not reached a terminal status when the wait's deadline passed. The batch, as
-    /// last seen, carries its status and request counts; it goes on running.
-    #[error("batch {} was still `{}` after {waited:?} ({} of {} requests done): wait longer, or check it later", .batch.id, .batch.status, .batch.request_counts.completed + .batch.request_counts.failed, .batch.request_counts.total)]
+    /// A batch had not reached a terminal status when the wait's deadline passed; it goes on
+    /// running. The counts are the batch's as last seen.
+    #[error("batch {batch_id} was still `{status}` after {waited:?} ({} of {total} requests done): wait longer, or check it later", .completed + .failed)]
     BatchTimedOut {
-        /// The batch as last seen.
-        batch: Box<crate::batches::Batch>,
+        /// The batch waited for.
+        batch_id: String,
+        /// Its last status.
+        status: String,
+        /// Its requests answered so far.
+        completed: i64,
+        /// Its requests failed so far.
+        failed: i64,
+        /// All its requests.
+        total: i64,
         /// How long was waited.
         waited: Duration,
     },
     /// A streamed answer broke off: an error event, a chunk that does not decode, a connection
-    /// that dropped or stalled, or an end without `data: [DONE]`. What arrived is kept.
-    #[error("the stream broke off after {} chunk(s): {source}", .received.chunks())]
+    /// that dropped or stalled, or an end without `data: [DONE]`. The text that arrived is kept
+    /// here; the whole answer so far (reasoning, tool calls, usage) stays in the stream's
+    /// `answer()`.
+    #[error("the stream broke off after {chunks} chunk(s): {source}")]
     StreamBroken {
-        /// The answer as far as it arrived.
-        received: Box<crate::chat::ChatAccumulator>,
+        /// The chunks that arrived.
+        chunks: u64,
+        /// The answer's text as far as it arrived.
+        content: String,
         /// What broke it.
         #[source]
         source: Box<Error>,
@@ -358,8 +377,13 @@ impl Error {
                 attempts,
                 source: clean_source(source),
             },
-            Self::StreamBroken { received, source } => Self::StreamBroken {
-                received,
+            Self::StreamBroken {
+                chunks,
+                content,
+                source,
+            } => Self::StreamBroken {
+                chunks,
+                content,
                 source: Box::new(source.redacted(secret)),
             },
             Self::NotReplayed { source } => Self::NotReplayed {

@@ -1,9 +1,10 @@
 //! The Files API: upload, list, retrieve, delete, wait for processing, and the extracted
 //! content.
 
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::TryStreamExt as _;
 use moonshot_api::hooks::ResponseHead;
@@ -15,6 +16,7 @@ use crate::error::Error;
 use crate::error::map::{transport_error, undecodable};
 use crate::file_types::{FileContent, FileDeleted, FileObject, Purpose, check_file_id};
 use crate::upload::{BytesUpload, PathUpload, Progress, ReaderUpload, check_purpose};
+use crate::wait::Wait;
 
 /// How long [`Files::wait_for_processing`] waits at most by default.
 pub const DEFAULT_PROCESSING_DEADLINE: Duration = Duration::from_secs(120);
@@ -185,8 +187,8 @@ impl<'a> Files<'a> {
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for a bad id or a zero deadline; [`Error::ProcessingFailed`] when
-    /// the status says processing failed (`failed`, `error`, `cancelled`), with the file and
-    /// its `status_details`; [`Error::ProcessingTimedOut`] when the deadline passes first; any
+    /// the status says processing failed (`failed`, `error`, `cancelled`), with the file's
+    /// id, status and `status_details`; [`Error::ProcessingTimedOut`] when the deadline passes first; any
     /// [`Error`] a look at the file ends in.
     pub async fn wait_for_processing_within(
         &self,
@@ -194,33 +196,34 @@ impl<'a> Files<'a> {
         deadline: Duration,
     ) -> Result<FileObject, Error> {
         check_file_id(file_id)?;
-        if deadline.is_zero() {
-            return Err(Error::InvalidInput {
-                name: "deadline",
-                reason: "it is zero: give the processing some time, e.g. 2 minutes".to_owned(),
-            });
-        }
-        let started = Instant::now();
-        let mut pause = FIRST_POLL_INTERVAL;
-        loop {
-            let file = self.retrieve(file_id).await?;
-            if file.status.is_ready() {
-                return Ok(file);
-            }
-            if FAILED_STATUSES.contains(&file.status.as_str()) {
-                return Err(Error::ProcessingFailed(Box::new(file)));
-            }
-            let waited = started.elapsed();
-            let Some(left) = deadline.checked_sub(waited).filter(|l| !l.is_zero()) else {
-                return Err(Error::ProcessingTimedOut {
-                    file_id: file_id.to_owned(),
-                    status: file.status.to_string(),
-                    waited,
-                });
-            };
-            tokio::time::sleep(pause.min(left)).await;
-            pause = (pause * 2).min(MAX_POLL_INTERVAL);
-        }
+        let wait = Wait::new(
+            deadline,
+            FIRST_POLL_INTERVAL,
+            MAX_POLL_INTERVAL,
+            "give the processing some time, e.g. 2 minutes",
+        )?;
+        wait.until(
+            async || {
+                let file = self.retrieve(file_id).await?;
+                if file.status.is_ready() {
+                    return Ok(ControlFlow::Break(file));
+                }
+                if FAILED_STATUSES.contains(&file.status.as_str()) {
+                    return Err(Error::ProcessingFailed {
+                        file_id: file.id,
+                        status: file.status.to_string(),
+                        details: file.status_details.filter(|d| !d.is_empty()),
+                    });
+                }
+                Ok(ControlFlow::Continue(file.status))
+            },
+            |status, waited| Error::ProcessingTimedOut {
+                file_id: file_id.to_owned(),
+                status: status.to_string(),
+                waited,
+            },
+        )
+        .await
     }
 
     /// The commonest path in one call: uploads `path` for text extraction, waits for its

@@ -56,6 +56,7 @@ mod models;
 mod retry;
 mod tokenizers;
 mod upload;
+mod wait;
 
 pub use balance::{Balance, Balances, Currency};
 pub use client::{

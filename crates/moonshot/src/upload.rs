@@ -339,29 +339,41 @@ pub(crate) fn check_purpose(purpose: &Purpose) -> Result<(), Error> {
     Ok(())
 }
 
+/// Media types of files Moonshot reads that `mime_guess`'s table lacks, by extension.
+const MOONSHOT_MEDIA_TYPES: [(&str, &str); 1] = [("jsonl", "application/jsonl")];
+
 /// The media type sent for a file, from its extension; the server reads the content anyway.
 fn media_type(file_name: &str) -> &'static str {
-    let extension = file_name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    match extension.as_str() {
-        "pdf" => "application/pdf",
-        "txt" | "log" => "text/plain",
-        "md" | "markdown" => "text/markdown",
-        "csv" => "text/csv",
-        "html" | "htm" => "text/html",
-        "json" => "application/json",
-        "jsonl" => "application/jsonl",
-        "doc" => "application/msword",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "mp4" => "video/mp4",
-        _ => "application/octet-stream",
+    let extension = file_name.rsplit_once('.').map_or("", |(_, e)| e);
+    MOONSHOT_MEDIA_TYPES
+        .iter()
+        .find(|(known, _)| known.eq_ignore_ascii_case(extension))
+        .map(|(_, media_type)| *media_type)
+        .or_else(|| mime_guess::from_ext(extension).first_raw())
+        .unwrap_or("application/octet-stream")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::media_type;
+
+    #[test]
+    fn a_file_is_sent_with_the_media_type_of_its_extension() {
+        for (name, expected) in [
+            ("report.PDF", "application/pdf"),
+            ("notes.md", "text/markdown"),
+            ("requests.JSONL", "application/jsonl"),
+            ("sheet.xls", "application/vnd.ms-excel"),
+            ("deck.ppt", "application/vnd.ms-powerpoint"),
+            (
+                "letter.docx",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            ),
+            ("photo.jpeg", "image/jpeg"),
+            ("no-extension", "application/octet-stream"),
+            ("archive.unknown-kind", "application/octet-stream"),
+        ] {
+            assert_eq!(media_type(name), expected, "{name}");
+        }
     }
 }

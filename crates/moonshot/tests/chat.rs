@@ -348,10 +348,10 @@ async fn broken_stream(reply: Reply) -> (Error, usize) {
 
 /// The part of the answer a broken stream kept.
 fn kept(error: &Error) -> &str {
-    let Error::StreamBroken { received, .. } = error else {
+    let Error::StreamBroken { content, .. } = error else {
         panic!("{error:?}");
     };
-    received.content()
+    content
 }
 
 #[tokio::test]

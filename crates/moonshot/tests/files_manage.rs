@@ -151,10 +151,18 @@ async fn waiting_ends_in_an_error_carrying_the_details_when_processing_fails() {
         .await
         .expect_err("failed");
 
-    let Error::ProcessingFailed(file) = &err else {
+    let Error::ProcessingFailed {
+        file_id,
+        status,
+        details,
+    } = &err
+    else {
         panic!("{err:?}");
     };
-    assert_eq!(file.status_details.as_deref(), Some("no text layer found"));
+    assert_eq!(
+        (file_id.as_str(), status.as_str(), details.as_deref()),
+        ("file-1", "failed", Some("no text layer found"))
+    );
     assert!(err.to_string().contains("no text layer found"), "{err}");
     assert!(!err.is_retryable());
 }

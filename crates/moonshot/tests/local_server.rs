@@ -143,3 +143,11 @@ async fn built_in_web_search_is_answered_by_the_loop_itself() {
         run.answer.content()
     );
 }
+
+#[test]
+fn the_local_server_sends_the_request_id_under_the_name_the_client_reads() {
+    assert_eq!(
+        moonshot_mock::REQUEST_ID_HEADER,
+        moonshot_api::hooks::REQUEST_ID_HEADER.as_str()
+    );
+}

@@ -433,7 +433,7 @@ async fn a_file_whose_extraction_fails_is_deleted() {
         .await
         .expect_err("processing failed");
 
-    assert!(matches!(err, Error::ProcessingFailed(_)), "{err:?}");
+    assert!(matches!(err, Error::ProcessingFailed { .. }), "{err:?}");
     assert!(err.to_string().contains("no text layer"), "{err}");
     assert_eq!(
         server.request_lines(),

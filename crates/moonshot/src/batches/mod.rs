@@ -38,7 +38,8 @@ mod input;
 mod results;
 mod window;
 
-use std::time::{Duration, Instant};
+use std::ops::ControlFlow;
+use std::time::Duration;
 
 use futures::{Stream, StreamExt as _, TryStreamExt as _};
 use moonshot_api::types::{
@@ -49,6 +50,7 @@ use moonshot_api::types::{
 use crate::client::Client;
 use crate::error::Error;
 use crate::ids::check_id;
+use crate::wait::Wait;
 
 pub use input::{BatchInput, CHAT_COMPLETIONS_ENDPOINT, MAX_INPUT_BYTES};
 pub use results::{BatchFailure, BatchOutcome, BatchReport, BatchResult};
@@ -281,7 +283,7 @@ impl<'a> Batches<'a> {
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for a bad id or a zero deadline; [`Error::BatchTimedOut`], with
-    /// the batch as last seen, when the deadline passes first; any [`Error`] a look at the
+    /// the batch's status and counts as last seen, when the deadline passes first; any [`Error`] a look at the
     /// batch ends in.
     pub async fn wait_with_progress(
         &self,
@@ -290,31 +292,32 @@ impl<'a> Batches<'a> {
         mut progress: impl FnMut(&Batch),
     ) -> Result<Batch, Error> {
         check_batch_id(batch_id)?;
-        if deadline.is_zero() {
-            return Err(Error::InvalidInput {
-                name: "deadline",
-                reason: "it is zero: give the batch some time, up to its completion window"
-                    .to_owned(),
-            });
-        }
-        let started = Instant::now();
-        let mut pause = FIRST_POLL_INTERVAL;
-        loop {
-            let batch = self.retrieve(batch_id).await?;
-            progress(&batch);
-            if is_terminal(&batch.status) {
-                return Ok(batch);
-            }
-            let waited = started.elapsed();
-            let Some(left) = deadline.checked_sub(waited).filter(|l| !l.is_zero()) else {
-                return Err(Error::BatchTimedOut {
-                    batch: Box::new(batch),
-                    waited,
-                });
-            };
-            tokio::time::sleep(pause.min(left)).await;
-            pause = (pause * 2).min(MAX_POLL_INTERVAL);
-        }
+        let wait = Wait::new(
+            deadline,
+            FIRST_POLL_INTERVAL,
+            MAX_POLL_INTERVAL,
+            "give the batch some time, up to its completion window",
+        )?;
+        wait.until(
+            async || {
+                let batch = self.retrieve(batch_id).await?;
+                progress(&batch);
+                Ok(if is_terminal(&batch.status) {
+                    ControlFlow::Break(batch)
+                } else {
+                    ControlFlow::Continue(batch)
+                })
+            },
+            |batch, waited| Error::BatchTimedOut {
+                batch_id: batch.id,
+                status: batch.status.to_string(),
+                completed: batch.request_counts.completed,
+                failed: batch.request_counts.failed,
+                total: batch.request_counts.total,
+                waited,
+            },
+        )
+        .await
     }
 
     /// The batch's results as they are read: the lines of its output file, then of its error

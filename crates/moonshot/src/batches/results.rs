@@ -5,9 +5,11 @@ use std::collections::HashMap;
 use std::fmt;
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt as _};
+use futures::{Stream, StreamExt as _, TryStreamExt as _};
 use moonshot_api::types::ChatCompletionResponse;
 use serde::Deserialize;
+use tokio_util::codec::{AnyDelimiterCodec, AnyDelimiterCodecError, FramedRead};
+use tokio_util::io::StreamReader;
 
 use crate::chat::ChatCompletion;
 use crate::error::Error;
@@ -119,7 +121,7 @@ pub(crate) fn parse(
     file_id: String,
     chunks: impl Stream<Item = Result<Bytes, Error>> + Send + Unpin + 'static,
 ) -> impl Stream<Item = Result<BatchResult, Error>> + Send + 'static {
-    lines(chunks).flat_map(move |line| {
+    lines(chunks, MAX_LINE_BYTES).flat_map(move |line| {
         let results = match line {
             Ok((number, bytes)) => decode(&file_id, number, &bytes)
                 .into_iter()
@@ -131,85 +133,54 @@ pub(crate) fn parse(
     })
 }
 
-/// The non-blank lines of a body, numbered from 1, as they arrive; a body's failure ends it.
+/// The non-blank lines of a body, numbered from 1, as they arrive, each without its line end
+/// (`\n` or `\r\n`); a body's failure, or a line over `max_line_bytes`, ends it.
+///
+/// Lines are framed as bytes, not text: a line that is not UTF-8 is still a line, and becomes an
+/// unreadable result rather than the end of the stream.
 fn lines(
     chunks: impl Stream<Item = Result<Bytes, Error>> + Send + Unpin + 'static,
-) -> impl Stream<Item = Result<(usize, Vec<u8>), Error>> + Send + 'static {
-    struct State<S> {
-        chunks: S,
-        buffer: Vec<u8>,
-        /// Where the unread part of `buffer` starts.
-        start: usize,
-        /// Lines given so far, blank ones included.
-        number: usize,
-        ended: bool,
-    }
-    let state = State {
-        chunks,
-        buffer: Vec::new(),
-        start: 0,
-        number: 0,
-        ended: false,
-    };
-    futures::stream::unfold(state, |mut s| async move {
-        loop {
-            let unread = &s.buffer[s.start..];
-            let line = match unread.iter().position(|b| *b == b'\n') {
-                Some(end) => {
-                    let line = unread[..end].to_vec();
-                    s.start += end + 1;
-                    Some(line)
-                }
-                None if s.ended && !unread.is_empty() => {
-                    let line = unread.to_vec();
-                    s.start = s.buffer.len();
-                    Some(line)
-                }
-                None if s.ended => return None,
-                None => None,
-            };
-            if let Some(mut line) = line {
-                s.number += 1;
-                if line.last() == Some(&b'\r') {
-                    line.pop();
-                }
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                return Some((Ok((s.number, line)), s));
-            }
-            // Drop what was read before taking more.
-            s.buffer.drain(..s.start);
-            s.start = 0;
-            match s.chunks.next().await {
-                Some(Ok(chunk)) => {
-                    if s.buffer.len() + chunk.len() > MAX_LINE_BYTES {
-                        s.ended = true;
-                        s.buffer.clear();
-                        let error = Error::UndecodableResponse {
-                            status: 200,
-                            request_id: None,
-                            detail: format!(
-                                "line {} of a batch result file is over {MAX_LINE_BYTES} bytes",
-                                s.number + 1
-                            ),
-                            snippet: String::new(),
-                            attempts: 1,
-                        };
-                        return Some((Err(error), s));
+    max_line_bytes: usize,
+) -> impl Stream<Item = Result<(usize, Bytes), Error>> + Send + 'static {
+    // The body's own error travels through the reader inside an I/O error, and comes out whole.
+    let reader = StreamReader::new(chunks.map_err(std::io::Error::other));
+    let codec = AnyDelimiterCodec::new_with_max_length(b"\n".to_vec(), Vec::new(), max_line_bytes);
+    FramedRead::new(reader, codec)
+        .enumerate()
+        .filter_map(move |(index, line)| {
+            let number = index + 1;
+            let line = match line {
+                Ok(mut line) => {
+                    if line.last() == Some(&b'\r') {
+                        line.truncate(line.len() - 1);
                     }
-                    s.buffer.extend_from_slice(&chunk);
+                    (!line.iter().all(u8::is_ascii_whitespace)).then_some(Ok((number, line)))
                 }
-                Some(Err(e)) => {
-                    // What is buffered is part of a line the failure cut short: not a result.
-                    s.ended = true;
-                    s.buffer.clear();
-                    return Some((Err(e), s));
+                Err(AnyDelimiterCodecError::MaxChunkLengthExceeded) => {
+                    Some(Err(Error::UndecodableResponse {
+                        status: 200,
+                        request_id: None,
+                        detail: format!(
+                            "line {number} of a batch result file is over {max_line_bytes} bytes"
+                        ),
+                        snippet: String::new(),
+                        attempts: 1,
+                    }))
                 }
-                None => s.ended = true,
-            }
-        }
-    })
+                Err(AnyDelimiterCodecError::Io(error)) => Some(Err(body_error(error))),
+            };
+            futures::future::ready(line)
+        })
+}
+
+/// The body's error that `error` carries, or `error` itself as a broken connection.
+fn body_error(error: std::io::Error) -> Error {
+    error
+        .downcast::<Error>()
+        .unwrap_or_else(|error| Error::Connection {
+            attempts: 1,
+            source: Box::new(error),
+        })
 }
 
 /// The result on line `number` of file `file_id`: one, or for a body served inside the content
@@ -464,6 +435,38 @@ mod tests {
             results.next().await.is_none(),
             "the cut line is not a result"
         );
+    }
+
+    #[tokio::test]
+    async fn a_line_over_the_bound_ends_the_lines_with_an_error_naming_it() {
+        let chunks = futures::stream::iter(vec![
+            Ok(Bytes::from_static(b"short\n\n")),
+            Ok(Bytes::from_static(
+                b"far too long for the bound\nnever read\n",
+            )),
+        ]);
+        let read: Vec<_> = lines(chunks, 10).collect().await;
+        assert_eq!(read.len(), 2, "{read:?}");
+        assert!(matches!(&read[0], Ok((1, line)) if line.as_ref() == b"short"));
+        assert!(
+            matches!(&read[1], Err(Error::UndecodableResponse { detail, .. }) if detail.contains("line 3 ")),
+            "{read:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_line_that_is_not_utf8_is_a_result_and_the_next_lines_follow() {
+        let results = read(vec![b"\xff\xfe\n", ANSWER.as_bytes()]).await;
+        assert_eq!(results.len(), 2, "{results:?}");
+        assert!(matches!(
+            &results[0],
+            Ok(BatchResult {
+                outcome: BatchOutcome::Unreadable { .. },
+                line: 1,
+                ..
+            })
+        ));
+        assert!(matches!(&results[1], Ok(r) if r.custom_id.as_deref() == Some("a")));
     }
 
     #[test]

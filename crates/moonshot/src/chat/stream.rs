@@ -164,7 +164,7 @@ fn read(
     if has_error {
         let mut headers = reqwest::header::HeaderMap::new();
         if let Some(id) = request_id.and_then(|id| id.parse().ok()) {
-            headers.insert("msh-request-id", id);
+            headers.insert(moonshot_api::hooks::REQUEST_ID_HEADER, id);
         }
         return Err(error_from_body(200, &headers, data.as_bytes()));
     }
@@ -201,8 +201,8 @@ fn stalled(idle: Duration) -> Error {
 /// but the answer so far and at most 64 chunks decoded ahead of the reader by the stream's
 /// reading task (which needs a Tokio runtime, as every call does). A break mid-stream (an error event, a chunk that does not decode, a
 /// connection that drops or stalls, an end without `[DONE]`) is one [`Error::StreamBroken`]
-/// item that keeps what arrived; the stream ends after it. Dropping the stream closes the
-/// connection.
+/// item that keeps the text that arrived ([`ChatStream::answer`] keeps the rest); the stream
+/// ends after it. Dropping the stream closes the connection.
 ///
 /// ```no_run
 /// # async fn run(client: moonshot::Client) -> Result<(), moonshot::Error> {
@@ -279,7 +279,7 @@ impl ChatStream {
     /// Reads the stream to its end and returns the whole answer.
     ///
     /// # Errors
-    /// [`Error::StreamBroken`] when the stream breaks off; it keeps what arrived.
+    /// [`Error::StreamBroken`] when the stream breaks off; it keeps the text that arrived.
     pub async fn collect_answer(mut self) -> Result<ChatAccumulator, Error> {
         while let Some(chunk) = self.next().await {
             chunk?;
@@ -290,7 +290,8 @@ impl ChatStream {
     fn broken(&mut self, source: Error) -> Error {
         self.finished = true;
         Error::StreamBroken {
-            received: Box::new(self.answer.clone()),
+            chunks: self.answer.chunks(),
+            content: self.answer.content().to_owned(),
             source: Box::new(source.redacted(self.api_key.expose_secret())),
         }
     }

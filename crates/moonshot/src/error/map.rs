@@ -5,14 +5,13 @@ use std::time::SystemTime;
 
 use std::fmt;
 
-use moonshot_api::hooks::{ERROR_BODY_LIMIT, ResponseHead};
+use moonshot_api::hooks::{ERROR_BODY_LIMIT, REQUEST_ID_HEADER, ResponseHead};
 use moonshot_api::types::ErrorResponse;
-use reqwest::header::{HeaderMap, HeaderName};
+use reqwest::header::HeaderMap;
 
 use super::{ApiError, Error};
 use crate::retry::requested_wait;
 
-const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("msh-request-id");
 /// How much of an unexpected body is read and kept for the error message.
 const SNIPPET_CHARS: usize = 300;
 
