@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::Level;
-use super::compare::{Differ, entries, ref_name, residual, resolve, show};
+use super::differ::Differ;
+use super::navigate::{entries, ref_name, residual, resolve, show};
 use crate::pointer::join;
 
 /// Which way a value travels.
