@@ -3,7 +3,8 @@
 //! The document is written by `cargo xtask gen`; nothing generated is committed. Two things are
 //! decided here rather than by progenitor's defaults:
 //! - every string-enum component becomes an open enum (`open_enums.rs`, one `open_enum!` call
-//!   each) that progenitor refers to instead of generating a closed one;
+//!   each, its variants named by the document's `x-enum-varnames`) that progenitor refers to
+//!   instead of generating a closed one;
 //! - operations marked `x-hand-written` are left out: progenitor cannot generate them, and the
 //!   `moonshot` crate writes them on the generated types.
 
@@ -14,6 +15,9 @@ use serde_json::Value;
 
 /// The operation extension `cargo xtask gen` requires on what progenitor cannot generate.
 const HAND_WRITTEN: &str = "x-hand-written";
+
+/// The schema extension where `cargo xtask gen` names each string value's Rust variant.
+const VARIANT_NAMES: &str = "x-enum-varnames";
 
 fn main() {
     let manifest_dir =
@@ -141,7 +145,8 @@ struct OpenEnumSchema {
     variants: Vec<(String, String)>,
 }
 
-/// Every string-enum component of the document (`cargo xtask gen` names every inline one).
+/// Every string-enum component of the document (`cargo xtask gen` names every inline one), with
+/// the variant names `gen` wrote beside its values.
 fn open_enums(document: &Value) -> Vec<OpenEnumSchema> {
     let Some(schemas) = document
         .pointer("/components/schemas")
@@ -161,17 +166,22 @@ fn open_enums(document: &Value) -> Vec<OpenEnumSchema> {
             if values.is_empty() {
                 return None;
             }
-            let mut taken = vec!["Other".to_owned()];
-            let variants = values
+            let names: Vec<&str> = schema
+                .get(VARIANT_NAMES)
+                .and_then(Value::as_array)
+                .map(|names| names.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            assert!(
+                names.len() == values.len(),
+                "the string enum `{name}` has {} values but {} names in `{VARIANT_NAMES}`; run \
+                 `cargo xtask gen`",
+                values.len(),
+                names.len()
+            );
+            let variants = names
                 .into_iter()
-                .map(|value| {
-                    let mut variant = variant_name(value);
-                    while taken.contains(&variant) {
-                        variant.push('_');
-                    }
-                    taken.push(variant.clone());
-                    (variant, value.to_owned())
-                })
+                .zip(values)
+                .map(|(variant, value)| (variant.to_owned(), value.to_owned()))
                 .collect();
             Some(OpenEnumSchema {
                 name: name.clone(),
@@ -183,25 +193,6 @@ fn open_enums(document: &Value) -> Vec<OpenEnumSchema> {
             })
         })
         .collect()
-}
-
-/// `file-extract` -> `FileExtract`, `kimi-k2.6` -> `KimiK26`, as progenitor names variants.
-fn variant_name(value: &str) -> String {
-    let name: String = value
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            let mut chars = w.chars();
-            chars.next().map_or_else(String::new, |c| {
-                c.to_ascii_uppercase().to_string() + chars.as_str()
-            })
-        })
-        .collect();
-    match name.chars().next() {
-        None => "Empty".to_owned(),
-        Some(c) if c.is_ascii_digit() => format!("V{name}"),
-        Some(_) => name,
-    }
 }
 
 /// One `open_enum!` call per open enum, and the list of them all.

@@ -44,6 +44,12 @@ pub fn operations(document: &Value) -> Vec<(String, &Value)> {
 pub struct LocatedOperation<'d> {
     /// `METHOD PATH`.
     pub name: String,
+    /// Its path, as the document writes it (`/v1/files/{file_id}`).
+    pub path: &'d str,
+    /// Its method, lowercase (`get`).
+    pub method: &'static str,
+    /// The path item that holds it, with the parameters shared by the path's operations.
+    pub item: &'d Value,
     /// Its JSON pointer (`/paths/~1v1~1files/get`).
     pub pointer: String,
     /// Its `operationId`, or its method when it has none yet.
@@ -65,6 +71,9 @@ pub fn located_operations(document: &Value) -> Vec<LocatedOperation<'_>> {
             if let Some(operation) = item.get(method) {
                 found.push(LocatedOperation {
                     name: format!("{} {path}", method.to_ascii_uppercase()),
+                    path,
+                    method,
+                    item,
                     pointer: format!("/paths/{}/{method}", crate::pointer::escape(path)),
                     id: operation
                         .get("operationId")

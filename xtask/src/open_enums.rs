@@ -14,6 +14,10 @@
 //!
 //! `null` in an enum is dropped (the component keeps `nullable`): an optional field is already
 //! an `Option`, and `None` is what `null` means.
+//!
+//! Every string-enum component, named here or upstream, also gets its Rust variant names, written
+//! as `x-enum-varnames` (one per string value, in order) by [`name_variants`]: the build script
+//! reads them rather than deriving names of its own, so each name is decided in one place.
 
 use serde_json::{Map, Value, json};
 
@@ -23,6 +27,12 @@ use crate::ids::located_operations;
 use crate::pointer::{escape, join};
 
 const REF_PREFIX: &str = "#/components/schemas/";
+
+/// The schema extension that holds a string enum's variant names, one per string value.
+pub const VARIANT_NAMES: &str = "x-enum-varnames";
+
+/// The variant that holds any value unknown today; no known value may take its name.
+const OTHER: &str = "Other";
 
 /// Moves every inline string enum of `document` into a named component.
 ///
@@ -308,4 +318,86 @@ pub fn open_enum_names(document: &Value) -> Vec<String> {
         .filter(|(_, schema)| is_string_enum(schema))
         .map(|(name, _)| name.clone())
         .collect()
+}
+
+/// Writes on every string-enum component its variant names ([`VARIANT_NAMES`]), one per string
+/// value in order, replacing any already there, so a shaped document is left as it is.
+pub fn name_variants(document: &mut Value) {
+    let Some(schemas) = document
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for schema in schemas.values_mut() {
+        if !is_string_enum(schema) {
+            continue;
+        }
+        let values: Vec<&str> = schema
+            .get("enum")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let names = variant_names(&values);
+        if let Some(object) = schema.as_object_mut() {
+            object.insert(VARIANT_NAMES.to_owned(), json!(names));
+        }
+    }
+}
+
+/// The Rust variant of each value, as progenitor names variants (`file-extract` ->
+/// `FileExtract`, `kimi-k2.6` -> `KimiK26`, `2024` -> `V2024`); a name already taken, or
+/// [`OTHER`], gets a `_` more.
+fn variant_names(values: &[&str]) -> Vec<String> {
+    let mut taken = vec![OTHER.to_owned()];
+    let mut names = Vec::with_capacity(values.len());
+    for value in values {
+        let name = pascal_case(value);
+        let mut variant = match name.chars().next() {
+            None => "Empty".to_owned(),
+            Some(c) if c.is_ascii_digit() => format!("V{name}"),
+            Some(_) => name,
+        };
+        while taken.contains(&variant) {
+            variant.push('_');
+        }
+        taken.push(variant.clone());
+        names.push(variant);
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_string_enum_component_carries_its_variant_names() {
+        let mut document = json!({
+            "components": {"schemas": {
+                "Purpose": {"type": "string", "enum": ["file-extract", "batch"]},
+                "Model": {"type": "string", "enum": ["kimi-k2.6", "kimi_k2_6", "2024", "other", "-"]},
+                "Name": {"type": "string"},
+                "File": {"type": "object", "properties": {
+                    "status": {"type": "string", "enum": ["ok", "error", null]}
+                }}
+            }},
+            "paths": {}
+        });
+        name_enums(&mut document).expect("string enums only");
+        name_variants(&mut document);
+        let names = |schema: &str| document["components"]["schemas"][schema][VARIANT_NAMES].clone();
+        assert_eq!(names("Purpose"), json!(["FileExtract", "Batch"]));
+        assert_eq!(
+            names("Model"),
+            json!(["KimiK26", "KimiK26_", "V2024", "Other_", "Empty"])
+        );
+        assert_eq!(names("FileStatus"), json!(["Ok", "Error"]));
+        assert_eq!(names("Name"), Value::Null);
+        let shaped = document.clone();
+        name_variants(&mut document);
+        assert_eq!(document, shaped, "naming again changes nothing");
+    }
 }

@@ -13,7 +13,7 @@ use crate::files::read_text;
 use crate::hand_written;
 use crate::ids::{assign_missing_ids, check_unique_ids, operations};
 use crate::merge::{PageDocument, merge_pages};
-use crate::open_enums::name_enums;
+use crate::open_enums::{name_enums, name_variants};
 use crate::overlay::{Corrections, StaleCorrection};
 use crate::references::check_references;
 use crate::request_defaults::keep_request_defaults_on_the_server;
@@ -135,7 +135,8 @@ fn build_with(
 /// bodies become one request type ([`flatten_families`]), defaults in requests stay the server's
 /// ([`keep_request_defaults_on_the_server`]), a deprecated property's doc says so
 /// ([`document_deprecated_properties`]) and every string enum becomes a named component that
-/// the generated crate opens ([`name_enums`]). Each leaves an already shaped document as it is,
+/// the generated crate opens ([`name_enums`]), its variants named once ([`name_variants`]).
+/// Each leaves an already shaped document as it is,
 /// so documents read by `diff` go through them too.
 ///
 /// # Errors
@@ -144,7 +145,9 @@ pub fn shape_for_generation(document: &mut Value) -> Result<(), Error> {
     flatten_families(document)?;
     keep_request_defaults_on_the_server(document);
     document_deprecated_properties(document);
-    name_enums(document)
+    name_enums(document)?;
+    name_variants(document);
+    Ok(())
 }
 
 /// Reads every `*.md` page of `dir`, in file-name order; pages are named by their path

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_openai::config::OpenAIConfig;
 use serde_json::json;
 
-use crate::retrieve::pass;
+use crate::report::{Report, pass};
 use crate::server::{API_KEY, ServerProcess};
 use crate::stats::{Summary, paired_ratios};
 use crate::throughput;
@@ -166,7 +166,7 @@ impl throughput::Clients for Clients {
 const ANSWER: &str = "217";
 
 /// Asks once through every contender: each reads the answer, which names [`ANSWER`].
-pub fn check(report: &mut crate::check::Report) -> Result<(), BenchError> {
+pub fn check(report: &mut Report) -> Result<(), BenchError> {
     let server = ServerProcess::start()?;
     let runtime = crate::runtime()?;
     let clients = Clients::new(server.base_url())?;

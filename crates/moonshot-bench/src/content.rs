@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use tokio::io::AsyncWriteExt as _;
 
 use crate::case::{self, CaseOutcome, ClientPair, MB, Repeat};
-use crate::retrieve::pass;
+use crate::report::{Report, pass};
 use crate::server::{API_KEY, LARGE_BODY, LARGE_ID, SMALL_BODY, SMALL_ID, ServerProcess};
 use crate::stats::{Summary, paired_ratios};
 use crate::{BenchError, Settings};
@@ -185,7 +185,7 @@ fn spawn_case(base_url: &str, body: &Body, read: BodyRead) -> Result<CaseOutcome
 
 /// Reads the 1 MB body once in a case process of each kind: each reads every byte (the case
 /// fails on any other length).
-pub fn check(report: &mut crate::check::Report) -> Result<(), BenchError> {
+pub fn check(report: &mut Report) -> Result<(), BenchError> {
     let server = ServerProcess::start()?;
     let body = Body {
         id: SMALL_ID,

@@ -42,6 +42,7 @@ mod check;
 mod content;
 mod pipeline;
 mod procfs;
+mod report;
 mod retrieve;
 mod server;
 mod sink;

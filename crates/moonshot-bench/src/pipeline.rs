@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use crate::report::Report;
 use crate::stats::Summary;
 use crate::{BenchError, Settings};
 
@@ -129,7 +130,7 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
 
 /// Without building anything: the copy keeps the crate's document a link into the copy's own
 /// `openapi/openapi.yaml`, and the measured spec changes apply to the workspace's document.
-pub fn check(report: &mut crate::check::Report, settings: &Settings) -> Result<(), BenchError> {
+pub fn check(report: &mut Report, settings: &Settings) -> Result<(), BenchError> {
     let dir = tempfile::tempdir()?;
     let outcome = (|| {
         let copy = dir.path().join(COPY_DIR);

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use moonshot_api::hooks::CallContext;
 
+use crate::report::{Report, pass};
 use crate::server::{API_KEY, RETRIEVE_ID, ServerProcess};
 use crate::stats::{Summary, paired_ratios};
 use crate::throughput::{self, Clients as _};
@@ -187,7 +188,7 @@ impl throughput::Clients for Clients {
 
 /// Retrieves the file once through every contender: each decodes the file asked for, except
 /// async-openai, which fails on Moonshot's `file-extract` purpose as the table shows.
-pub fn check(report: &mut crate::check::Report) -> Result<(), BenchError> {
+pub fn check(report: &mut Report) -> Result<(), BenchError> {
     let server = ServerProcess::start()?;
     let runtime = crate::runtime()?;
     let clients = Clients::new(server.base_url())?;
@@ -382,9 +383,4 @@ pub fn run_one(args: &OneArgs) -> Result<(), BenchError> {
     );
     drop(clients);
     Ok(())
-}
-
-/// `met` or `MISSED`, for a target.
-pub fn pass(met: bool) -> &'static str {
-    if met { "met" } else { "MISSED" }
 }

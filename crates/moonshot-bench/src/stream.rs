@@ -12,7 +12,7 @@ use moonshot::chat::ChatRequest;
 use moonshot::types::ChatCompletionChunk;
 
 use crate::case::{self, CaseOutcome, ClientPair, MB, Repeat};
-use crate::retrieve::pass;
+use crate::report::{Report, pass};
 use crate::server::{API_KEY, ServerProcess};
 use crate::sink::DEFAULT_CHUNKS;
 use crate::stats::{Summary, paired_ratios};
@@ -208,7 +208,7 @@ const CHECK_CHUNKS: u64 = 20;
 /// Streams a short answer once in a case process of each kind, read at full speed and with a
 /// little work on each chunk: each reads every chunk (the case fails on any other count, and
 /// raw on a stream without `[DONE]`).
-pub fn check(report: &mut crate::check::Report) -> Result<(), BenchError> {
+pub fn check(report: &mut Report) -> Result<(), BenchError> {
     let server = ServerProcess::start_sink()?;
     for work_us in [0, 1] {
         for reader in StreamReader::ALL {

@@ -11,7 +11,7 @@ use reqwest::multipart::{Form, Part};
 use tokio_util::io::ReaderStream;
 
 use crate::case::{self, CaseOutcome, ClientPair, MB, Repeat};
-use crate::retrieve::pass;
+use crate::report::{Report, pass};
 use crate::server::{API_KEY, ServerProcess};
 use crate::stats::{Summary, paired_ratios};
 use crate::{BenchError, Settings};
@@ -139,7 +139,7 @@ fn purpose_of(file: &impl serde::Serialize) -> Result<serde_json::Value, BenchEr
 
 /// Uploads a 4 KB file once in a case process of each kind: each is answered with a file
 /// object carrying the purpose it sent.
-pub fn check(report: &mut crate::check::Report) -> Result<(), BenchError> {
+pub fn check(report: &mut Report) -> Result<(), BenchError> {
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("upload.txt");
     write_file(&file, WARM_UP_BYTES)?;

@@ -92,6 +92,8 @@
 //! types; their changes are reported without an operation, judged as response types.
 
 mod compare;
+mod differ;
+mod navigate;
 mod report;
 mod schema;
 
