@@ -1,5 +1,7 @@
 //! The models the server answers: those of the API reference, with their families and
-//! abilities, and the retired ids Moonshot still answers.
+//! abilities, and the retired ids Moonshot still answers. Which ids make a family is the
+//! document's (`x-model-families`, checked by a test); what a family does is the chat page's
+//! prose, kept here by hand.
 
 /// Whether a model family thinks before answering, as the chat page says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,4 +140,35 @@ pub(crate) fn family_of(id: &str) -> Option<Family> {
                 .find(|(retired, _)| *retired == id)
                 .map(|(_, family)| *family)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use moonshot_api::MODEL_FAMILIES;
+
+    #[test]
+    fn the_listed_models_and_their_families_are_those_of_the_document() {
+        let documented: Vec<(&str, &str)> = MODEL_FAMILIES
+            .iter()
+            .flat_map(|(family, ids)| ids.iter().map(move |id| (*id, *family)))
+            .collect();
+        let mut listed: Vec<(&str, &str)> = MODELS
+            .iter()
+            .map(|model| (model.id, model.family.name))
+            .collect();
+        let mut expected = documented.clone();
+        listed.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(
+            listed, expected,
+            "the document's model families changed: update MODELS, with each family's prose"
+        );
+        for (id, _) in RETIRED_MODELS {
+            assert!(
+                !documented.iter().any(|(documented, _)| *documented == id),
+                "{id} is documented again: list it in MODELS"
+            );
+        }
+    }
 }
