@@ -151,7 +151,7 @@ pub(crate) struct EscapedText {
 }
 
 impl ExtractedContent {
-    /// The body for `text` (UTF-8) of `filename`; `escaped_len` is [`escaped_len`] of `text`.
+    /// The body for `text` (UTF-8) of `filename`; `escaped_len` is [`escaped_len`](crate::json::escaped_len) of `text`.
     pub(crate) fn new(filename: &str, text: Bytes, escaped_len: u64) -> Self {
         Self::around(
             filename,
