@@ -7,12 +7,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
+use tokio::sync::watch;
 
-use crate::chat::reply;
 use crate::chat::request::ChatRequest;
 use crate::chat::wire::{self, Meta, Usage};
-use crate::routes::{ApiError, ServerState};
-use crate::store::{FileView, ServedContent, StoredFile, random_id};
+use crate::chat::{ChatFixtures, reply};
+use crate::error::ApiError;
+use crate::store::{FileView, ServedContent, Store, StoredFile, random_id};
 
 /// The default of [`MockServerBuilder::batch_duration`](crate::MockServerBuilder::batch_duration):
 /// a batch runs for about a second, so that waiting for it shows.
@@ -23,6 +24,18 @@ pub(crate) const ENDPOINT: &str = "/v1/chat/completions";
 
 /// Statuses a batch never leaves.
 pub(crate) const TERMINAL: [&str; 4] = ["completed", "failed", "expired", "cancelled"];
+
+/// What a running batch needs of the server it runs in.
+pub(crate) trait Host: Send + Sync + 'static {
+    /// The files: the input file is read from them, the output and error files kept in them.
+    fn files(&self) -> &Store;
+    /// The batches, the running one among them.
+    fn batches(&self) -> &BatchStore;
+    /// The scripted chat answers, which answer the lines as they answer chat requests.
+    fn chat_fixtures(&self) -> &ChatFixtures;
+    /// Turns true when the server stops, which ends the run.
+    fn stopping(&self) -> watch::Receiver<bool>;
+}
 
 /// One batch: its object as served, and whether a cancel was asked for.
 #[derive(Debug)]
@@ -287,7 +300,7 @@ fn read_input(text: &[u8]) -> Result<Vec<InputLine>, Vec<FileProblem>> {
 
 /// The result line of one request: an answer for the output file, or an error for the error
 /// file.
-fn answer(state: &ServerState, custom_id: &str, body: &Value) -> Result<Value, Value> {
+fn answer(fixtures: &ChatFixtures, custom_id: &str, body: &Value) -> Result<Value, Value> {
     let request_id = format!("mock-batch-{:016x}", fastrand::u64(..));
     let line = |response: Value| {
         json!({
@@ -310,7 +323,7 @@ fn answer(state: &ServerState, custom_id: &str, body: &Value) -> Result<Value, V
             "a batch request cannot be streamed: remove `stream`",
         )));
     }
-    let reply = reply(&request, &state.chat_fixtures).map_err(failed)?;
+    let reply = reply(&request, fixtures).map_err(failed)?;
     let usage = Usage::of(request.prompt_tokens, &reply);
     let completion = wire::completion(&Meta::new(&request.model), &reply, usage);
     Ok(line(json!({
@@ -321,10 +334,10 @@ fn answer(state: &ServerState, custom_id: &str, body: &Value) -> Result<Value, V
 }
 
 /// Runs the batch `id` to its end: the task spawned when it is created.
-pub(crate) async fn run(state: Arc<ServerState>, id: String, input_file_id: String) {
-    let batches = &state.batches;
+pub(crate) async fn run(host: Arc<impl Host>, id: String, input_file_id: String) {
+    let batches = host.batches();
     let step = batches.duration / 10;
-    let mut stopping = state.stopping.subscribe();
+    let mut stopping = host.stopping();
     // Sleeps, unless the server stops first (then the task ends).
     macro_rules! pause {
         ($d:expr) => {
@@ -336,7 +349,7 @@ pub(crate) async fn run(state: Arc<ServerState>, id: String, input_file_id: Stri
     }
     pause!(step);
     let text = loop {
-        match state.store.get(&input_file_id) {
+        match host.files().get(&input_file_id) {
             Some(FileView::Processing { .. }) => pause!(Duration::from_millis(50)),
             Some(FileView::Ready {
                 content: ServedContent::Text { text, .. } | ServedContent::Raw(text),
@@ -363,7 +376,7 @@ pub(crate) async fn run(state: Arc<ServerState>, id: String, input_file_id: Stri
         }
     };
     if batches.status(&id) == "cancelling" {
-        return finish(&state, &id, Vec::new(), Vec::new(), "cancelled");
+        return finish(&*host, &id, Vec::new(), Vec::new(), "cancelled");
     }
     let total = lines.len();
     batches.update(&id, |b| {
@@ -380,10 +393,10 @@ pub(crate) async fn run(state: Arc<ServerState>, id: String, input_file_id: Stri
     let (mut output, mut errors) = (Vec::new(), Vec::new());
     for line in lines {
         if batches.status(&id) == "cancelling" {
-            return finish(&state, &id, output, errors, "cancelled");
+            return finish(&*host, &id, output, errors, "cancelled");
         }
-        let shared = Arc::clone(&state);
-        match blocking(move || answer(&shared, &line.custom_id, &line.body)).await {
+        let shared = Arc::clone(&host);
+        match blocking(move || answer(shared.chat_fixtures(), &line.custom_id, &line.body)).await {
             Ok(result) => output.push(result),
             Err(result) => errors.push(result),
         }
@@ -401,14 +414,14 @@ pub(crate) async fn run(state: Arc<ServerState>, id: String, input_file_id: Stri
         }
     }
     if batches.status(&id) == "cancelling" {
-        return finish(&state, &id, output, errors, "cancelled");
+        return finish(&*host, &id, output, errors, "cancelled");
     }
     batches.update(&id, |b| {
         b.insert("status".to_owned(), json!("finalizing"));
         b.insert("finalizing_at".to_owned(), json!(unix_now()));
     });
     pause!(step);
-    finish(&state, &id, output, errors, "completed");
+    finish(&*host, &id, output, errors, "completed");
 }
 
 /// Runs CPU work on a thread of Tokio's blocking pool, so that a large batch does not hold up
@@ -436,15 +449,16 @@ fn fail(batches: &BatchStore, id: &str, problems: &[FileProblem]) {
 }
 
 /// Writes the output and error files (those with lines) and ends the batch in `status`.
-fn finish(state: &ServerState, id: &str, output: Vec<Value>, errors: Vec<Value>, status: &str) {
-    let output_file = write_results(state, id, "output", "batch_output", &output);
-    let error_file = write_results(state, id, "error", "batch_error", &errors);
+fn finish(host: &impl Host, id: &str, output: Vec<Value>, errors: Vec<Value>, status: &str) {
+    let files = host.files();
+    let output_file = write_results(files, id, "output", "batch_output", &output);
+    let error_file = write_results(files, id, "error", "batch_error", &errors);
     let at = if status == "completed" {
         "completed_at"
     } else {
         "cancelled_at"
     };
-    state.batches.update(id, |b| {
+    host.batches().update(id, |b| {
         b.insert("output_file_id".to_owned(), json!(output_file));
         b.insert("error_file_id".to_owned(), json!(error_file));
         b.insert("status".to_owned(), json!(status));
@@ -454,7 +468,7 @@ fn finish(state: &ServerState, id: &str, output: Vec<Value>, errors: Vec<Value>,
 
 /// Keeps `lines` as a new JSON Lines file of `purpose`; its id, or none for no lines.
 fn write_results(
-    state: &ServerState,
+    files: &Store,
     batch_id: &str,
     kind: &str,
     purpose: &str,
@@ -468,7 +482,7 @@ fn write_results(
         text.extend_from_slice(line.to_string().as_bytes());
         text.push(b'\n');
     }
-    let id = state.store.unused_id("file-");
+    let id = files.unused_id("file-");
     let created_at = unix_now();
     let object = json!({
         "id": id,
@@ -480,7 +494,7 @@ fn write_results(
         "status": "ok",
         "status_details": "",
     });
-    state.store.insert_made(
+    files.insert_made(
         id.clone(),
         StoredFile {
             object: object.to_string().into(),

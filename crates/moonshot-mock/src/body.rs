@@ -10,7 +10,7 @@ use axum::BoxError;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
-use crate::files::{file_type, json_escaped, json_string};
+use crate::json::{content_envelope, json_escaped};
 
 /// Size of the one filler chunk a server keeps and sends again and again.
 const FILLER_CHUNK_BYTES: usize = 64 * 1024;
@@ -26,38 +26,6 @@ pub(crate) fn filler_chunk() -> Bytes {
         .take(FILLER_CHUNK_BYTES)
         .collect::<Vec<u8>>()
         .into()
-}
-
-/// The real API's JSON envelope around a file's text, split where the text goes: `{"content":
-/// "` and `", "file_type": ..., "filename": ..., "title": "", "type": "file"}`, written with
-/// its `", "` and `": "` separators and its field order.
-pub(crate) fn content_envelope(filename: &str) -> (&'static str, String) {
-    let prefix = r#"{"content": ""#;
-    let suffix = format!(
-        r#"", "file_type": {}, "filename": {}, "title": "", "type": "file"}}"#,
-        json_string(file_type(filename)),
-        json_string(filename)
-    );
-    (prefix, suffix)
-}
-
-/// The length of `text` escaped as a JSON string, without its quotes.
-pub(crate) fn escaped_len(text: &str) -> u64 {
-    /// Counts what is written to it.
-    struct Counter(u64);
-    impl std::io::Write for Counter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len() as u64;
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter(0);
-    // Writing a string to a writer that never fails cannot fail.
-    let _ = serde_json::to_writer(&mut counter, text);
-    counter.0 - 2
 }
 
 /// How much text [`ExtractedContent`] escapes per frame.
@@ -183,7 +151,7 @@ pub(crate) struct EscapedText {
 }
 
 impl ExtractedContent {
-    /// The body for `text` (UTF-8) of `filename`; `escaped_len` is [`escaped_len`] of `text`.
+    /// The body for `text` (UTF-8) of `filename`; `escaped_len` is [`escaped_len`](crate::json::escaped_len) of `text`.
     pub(crate) fn new(filename: &str, text: Bytes, escaped_len: u64) -> Self {
         Self::around(
             filename,
@@ -296,6 +264,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::escaped_len;
 
     /// Polls a body to its end: the bytes it sent, and whether it ended in an error.
     async fn drain<B: Body<Data = Bytes> + Unpin>(mut body: B) -> (Vec<u8>, bool) {

@@ -166,11 +166,18 @@ mod batches;
 mod body;
 pub mod chat;
 mod connections;
+mod error;
 mod faults;
 pub mod files;
+mod json;
+mod limits;
+mod mime;
+mod models;
 mod routes;
 mod server;
+mod state;
 mod store;
+mod tokens;
 
 pub use batches::DEFAULT_BATCH_DURATION;
 pub use chat::{ChatFixtureError, ChatFixtures, StreamFault};

@@ -15,8 +15,9 @@ use crate::chat::ChatFixtures;
 use crate::connections::{self, Limits};
 use crate::faults::Faults;
 use crate::files::{FileObjectError, MockFile, demo_files};
-use crate::routes::{ServerState, router, stored_file};
-use crate::store::{ServedContent, Store};
+use crate::routes::router;
+use crate::state::ServerState;
+use crate::store::{ServedContent, Store, stored_file};
 
 /// The default of [`MockServerBuilder::processing_delay`]: none, so an upload answers `ok` at
 /// once and its content can be read straight away, as Moonshot's docs show.

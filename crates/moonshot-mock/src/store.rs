@@ -6,12 +6,11 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use serde_json::Value;
 
-/// Moonshot's limit on the size of one file: 100 MB.
-pub(crate) const MAX_FILE_BYTES: u64 = 100 * 1024 * 1024;
-
-/// Moonshot's limit on the number of files an account holds.
-pub(crate) const MAX_FILES: usize = 1_000;
+use crate::files::MockFile;
+use crate::json::escaped_len;
+use crate::limits::{MAX_FILE_BYTES, MAX_FILES};
 
 /// What the content endpoint answers for one file once it is processed; cheap to clone.
 #[derive(Debug, Clone)]
@@ -327,9 +326,54 @@ impl Drop for Upload<'_> {
     }
 }
 
+/// A configured file (demo, fixture or built in code) as the store keeps it: always processed.
+pub(crate) fn stored_file(file: &MockFile) -> StoredFile {
+    let purpose = file.object().get("purpose").and_then(Value::as_str);
+    let content = match file.content() {
+        Some(text) if purpose.is_some_and(is_batch_result) => {
+            ServedContent::Raw(Bytes::from(text.to_owned()))
+        }
+        Some(text) => text_content(file.filename(), Bytes::from(text.to_owned())),
+        None => ServedContent::ExtractionFailed(match file.status_details() {
+            "" => format!("file {} has no extracted content", file.id()),
+            details => details.to_owned(),
+        }),
+    };
+    StoredFile {
+        object: Value::Object(file.object().clone()).to_string().into(),
+        content,
+        created_at: file
+            .object()
+            .get("created_at")
+            .and_then(Value::as_i64)
+            .unwrap_or_default(),
+        processing: None,
+        held_bytes: 0,
+    }
+}
+
+/// Whether files of `purpose` are a batch's results, served as the JSON Lines they are.
+pub(crate) fn is_batch_result(purpose: &str) -> bool {
+    matches!(purpose, "batch_output" | "batch_error")
+}
+
+/// Content served from `text`, which must be UTF-8.
+pub(crate) fn text_content(filename: &str, text: Bytes) -> ServedContent {
+    let escaped_len = std::str::from_utf8(&text)
+        .map(escaped_len)
+        .unwrap_or_default();
+    ServedContent::Text {
+        filename: filename.to_owned(),
+        text,
+        escaped_len,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::json_string;
+    use serde_json::json;
 
     #[test]
     fn an_upload_grows_within_the_limit_and_gives_back_what_it_held() {
@@ -368,5 +412,22 @@ mod tests {
         assert_eq!(store.held_bytes(), 4, "the stored text stays counted");
         assert!(store.delete("file-1"));
         assert_eq!(store.held_bytes(), 0);
+    }
+
+    #[test]
+    fn a_configured_file_keeps_its_text_and_object() {
+        let file = MockFile::new(
+            json!({"id": "a", "object": "file", "bytes": 1, "created_at": 5,
+                   "filename": "a.txt", "purpose": "file-extract", "status": "ok"}),
+            Some("\"quoted\"".to_owned()),
+        )
+        .expect("a valid file object");
+        let stored = stored_file(&file);
+        assert_eq!(stored.created_at, 5);
+        assert!(matches!(
+            stored.content,
+            ServedContent::Text { escaped_len, .. }
+                if escaped_len == json_string("\"quoted\"").len() as u64 - 2
+        ));
     }
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::extract;
 use super::fixtures::{ChatFixtures, Script, StreamFault};
 use super::request::{ChatRequest, Tool, WEB_SEARCH};
-use crate::routes::ApiError;
+use crate::error::ApiError;
 
 /// The piece a filler answer repeats: one streamed content chunk.
 pub(crate) const FILLER_PIECE: &str = "Kimi streams this answer. ";

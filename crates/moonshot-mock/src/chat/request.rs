@@ -2,9 +2,9 @@
 
 use serde_json::Value;
 
-use crate::routes::ApiError;
-use crate::routes::models::{Thinking, family_of};
-use crate::routes::tokenizers::{estimate, is_dynamic_tool_message};
+use crate::error::ApiError;
+use crate::models::{Thinking, family_of};
+use crate::tokens::{estimate, is_dynamic_tool_message};
 
 /// The name of Moonshot's built-in web search tool.
 pub(crate) const WEB_SEARCH: &str = "$web_search";

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use super::reply::{Reply, ToolCall};
-use crate::routes::tokenizers::bytes_tokens;
+use crate::tokens::bytes_tokens;
 
 /// What every object of one answer shares.
 #[derive(Debug, Clone)]

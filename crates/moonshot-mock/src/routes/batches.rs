@@ -11,10 +11,8 @@ use serde_json::{Map, Value, json};
 
 use super::{ApiError, ServerState, json_body, json_request};
 use crate::batches::{self, CancelRefusal, ENDPOINT, unix_now};
+use crate::limits::MAX_BATCH_BODY_BYTES;
 use crate::store::FileView;
-
-/// The largest create request taken: its metadata is small.
-pub(super) const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The page size when none is asked for, and the largest.
 const DEFAULT_LIMIT: usize = 20;
@@ -32,7 +30,7 @@ pub(super) async fn create_batch(
     State(state): State<Arc<ServerState>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = json_request(body, MAX_BODY_BYTES)?;
+    let body = json_request(body, MAX_BATCH_BODY_BYTES)?;
     let field = |name: &str| body.get(name).and_then(Value::as_str);
     let input_file_id = field("input_file_id").ok_or_else(|| {
         ApiError::invalid_request(

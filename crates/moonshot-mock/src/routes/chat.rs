@@ -8,12 +8,12 @@ use axum::extract::rejection::BytesRejection;
 use axum::response::Response;
 use bytes::Bytes;
 
-use super::tokenizers::MAX_BODY_BYTES;
 use super::{ApiError, ServerState, json_body, json_request, off_the_workers};
 use crate::chat::request::ChatRequest;
 use crate::chat::sse::{self, Delivery};
 use crate::chat::wire::{self, Meta, Usage};
 use crate::chat::{Reply, reply};
+use crate::limits::MAX_CHAT_BODY_BYTES;
 
 /// An answer made, before it is sent.
 enum Answer {
@@ -53,7 +53,7 @@ pub(super) async fn create_chat_completion(
 
 /// Parses the request and makes its answer: work that grows with the request's size.
 fn answer(state: &ServerState, body: Result<Bytes, BytesRejection>) -> Result<Answer, ApiError> {
-    let request = ChatRequest::parse(&json_request(body, MAX_BODY_BYTES)?)?;
+    let request = ChatRequest::parse(&json_request(body, MAX_CHAT_BODY_BYTES)?)?;
     let reply = reply(&request, &state.chat_fixtures)?;
     let usage = Usage::of(request.prompt_tokens, &reply);
     let meta = Meta::new(&request.model);

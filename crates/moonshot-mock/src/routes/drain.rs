@@ -18,7 +18,7 @@ use bytes::Bytes;
 use futures::StreamExt as _;
 use http_body::{Body as _, Frame, SizeHint};
 
-use crate::store::MAX_FILE_BYTES;
+use crate::limits::MAX_FILE_BYTES;
 
 /// The most bytes of one request body read, by its handler and the drain together: the upload
 /// limit and a margin for the multipart framing around the file.

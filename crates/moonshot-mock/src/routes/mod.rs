@@ -6,58 +6,33 @@ mod batches;
 mod chat;
 mod drain;
 mod files;
-pub(crate) mod models;
-pub(crate) mod tokenizers;
+mod models;
+mod tokenizers;
 mod upload;
 
-use std::borrow::Cow;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
+use axum::http::{HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use http_body::Body as _;
 
-use tokio::sync::watch;
-
 use crate::body::CutShort;
-use crate::chat::ChatFixtures;
-use crate::faults::{Faults, Verdict};
-use crate::store::Store;
-
-pub(crate) use files::stored_file;
+use crate::error::{ApiError, error};
+use crate::faults::Verdict;
+use crate::limits::{MAX_BATCH_BODY_BYTES, MAX_CHAT_BODY_BYTES};
+use crate::state::ServerState;
 
 /// The response header that carries the request id, as on the real API.
 pub const REQUEST_ID_HEADER: &str = "msh-request-id";
-
-/// Everything the handlers share.
-#[derive(Debug)]
-pub(crate) struct ServerState {
-    pub(crate) store: Store,
-    pub(crate) api_key: Option<String>,
-    pub(crate) faults: Faults,
-    pub(crate) requests: AtomicU64,
-    /// Distinguishes this server's request ids from another server's.
-    pub(crate) instance: u32,
-    pub(crate) filler: Bytes,
-    /// Scripted chat answers.
-    pub(crate) chat_fixtures: ChatFixtures,
-    /// The wait between the events of a streamed chat answer.
-    pub(crate) chunk_delay: Duration,
-    /// The batches, and how long each takes to run.
-    pub(crate) batches: crate::batches::BatchStore,
-    /// Turns true when the server stops, which ends stalled streams.
-    pub(crate) stopping: watch::Sender<bool>,
-}
 
 pub(crate) fn router(state: Arc<ServerState>) -> Router {
     Router::new()
@@ -78,14 +53,13 @@ pub(crate) fn router(state: Arc<ServerState>) -> Router {
         )
         .route(
             "/v1/chat/completions",
-            post(chat::create_chat_completion)
-                .layer(DefaultBodyLimit::max(tokenizers::MAX_BODY_BYTES)),
+            post(chat::create_chat_completion).layer(DefaultBodyLimit::max(MAX_CHAT_BODY_BYTES)),
         )
         .route(
             "/v1/batches",
             get(batches::list_batches)
                 .post(batches::create_batch)
-                .layer(DefaultBodyLimit::max(batches::MAX_BODY_BYTES)),
+                .layer(DefaultBodyLimit::max(MAX_BATCH_BODY_BYTES)),
         )
         .route("/v1/batches/{batch_id}", get(batches::retrieve_batch))
         .route("/v1/batches/{batch_id}/cancel", post(batches::cancel_batch))
@@ -94,7 +68,7 @@ pub(crate) fn router(state: Arc<ServerState>) -> Router {
         .route(
             "/v1/tokenizers/estimate-token-count",
             post(tokenizers::estimate_token_count)
-                .layer(DefaultBodyLimit::max(tokenizers::MAX_BODY_BYTES)),
+                .layer(DefaultBodyLimit::max(MAX_CHAT_BODY_BYTES)),
         )
         .fallback(unknown_route)
         .method_not_allowed_fallback(unknown_route)
@@ -153,21 +127,6 @@ async fn around_every_request(
     response
 }
 
-impl ServerState {
-    fn authorized(&self, headers: &HeaderMap) -> bool {
-        let Some(key) = &self.api_key else {
-            return true;
-        };
-        headers
-            .get(AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split_once(' '))
-            .is_some_and(|(scheme, token)| {
-                scheme.eq_ignore_ascii_case("bearer") && token.trim() == key
-            })
-    }
-}
-
 async fn unknown_route(method: Method, uri: Uri) -> Response {
     error(
         StatusCode::NOT_FOUND,
@@ -183,49 +142,6 @@ pub(crate) fn json_body(body: impl Into<Body>) -> Response {
         body.into(),
     )
         .into_response()
-}
-
-/// An error answer in Moonshot's shape, small enough to pass around before it is sent.
-#[derive(Debug)]
-pub(crate) struct ApiError {
-    status: StatusCode,
-    kind: Cow<'static, str>,
-    message: String,
-}
-
-impl ApiError {
-    pub(crate) fn new(
-        status: StatusCode,
-        kind: impl Into<Cow<'static, str>>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            status,
-            kind: kind.into(),
-            message: message.into(),
-        }
-    }
-
-    /// The status it is answered with.
-    pub(crate) fn status(&self) -> StatusCode {
-        self.status
-    }
-
-    /// Moonshot's error body: `{"error": {"message": ..., "type": ...}}`.
-    pub(crate) fn body(&self) -> serde_json::Value {
-        serde_json::json!({"error": {"message": self.message, "type": self.kind}})
-    }
-
-    /// 400 `invalid_request_error`, the real API's answer to a request it cannot take.
-    pub(crate) fn invalid_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_request_error", message)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        error(self.status, &self.kind, &self.message)
-    }
 }
 
 /// A request body parsed as JSON, or the error that says why it is not: 413 for a body over
@@ -297,18 +213,7 @@ fn rate_limited(retry_after_secs: u64) -> Response {
     response
 }
 
-/// Moonshot's error body: `{"error": {"message": ..., "type": ...}}`.
-pub(crate) fn error(status: StatusCode, kind: &str, message: &str) -> Response {
-    let body = serde_json::json!({"error": {"message": message, "type": kind}});
-    (
-        status,
-        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-/// Wraps a response so that only half its body is sent (see [`Faults::cut_body`]).
+/// Wraps a response so that only half its body is sent (see [`Faults::cut_body`](crate::Faults::cut_body)).
 fn cut_short(response: Response) -> Response {
     let (parts, body) = response.into_parts();
     match body.size_hint().exact() {

@@ -11,10 +11,10 @@ use axum::response::Response;
 use bytes::Bytes;
 use serde_json::json;
 
-use super::files::text_content;
 use super::{ApiError, ServerState, json_body};
-use crate::files::file_type;
-use crate::store::{MAX_FILE_BYTES, MAX_FILES, ServedContent, StoreRefusal, StoredFile, Upload};
+use crate::limits::{MAX_FILE_BYTES, MAX_FILES};
+use crate::mime::file_type;
+use crate::store::{ServedContent, StoreRefusal, StoredFile, Upload, text_content};
 
 /// The longest `purpose` accepted; the documented ones are a few letters.
 const MAX_PURPOSE_BYTES: usize = 64;
