@@ -26,13 +26,13 @@ const BUFFERED_GROWTH_FACTOR: f64 = 2.5;
 pub enum BodyRead {
     /// `reqwest::Response::text`: the whole body as a `String`.
     RawBuffered,
-    /// `moonshot::Files::content`: the whole body as a `FileContent`.
+    /// `moonshot::files::Files::content`: the whole body as a `FileContent`.
     FacadeBuffered,
     /// async-openai's `files().content`: the whole body as `Bytes` (it has no streamed read).
     AsyncOpenaiBuffered,
     /// `reqwest::Response::chunk` in a loop, each chunk written to a sink.
     RawStreaming,
-    /// `moonshot::Files::content_to_writer` into a sink.
+    /// `moonshot::files::Files::content_to_writer` into a sink.
     FacadeStreaming,
 }
 

@@ -35,7 +35,7 @@ pub enum Uploader {
     /// reqwest's multipart form by hand: a `purpose` field and the file streamed in 64 KiB
     /// chunks, the response decoded into `FileObject`.
     Raw,
-    /// `moonshot::Files::upload`.
+    /// `moonshot::files::Files::upload`.
     Facade,
     /// async-openai's `files().create` with purpose `batch`: its closed `FilePurpose` cannot
     /// name `file-extract`.

@@ -1,7 +1,8 @@
 //! `moonshot models`, `balance` and `estimate`: what every program checks before it spends.
 
+use moonshot::Client;
+use moonshot::balance::Balance;
 use moonshot::messages::user;
-use moonshot::{Balance, Client};
 use serde_json::json;
 
 use crate::report::{Failure, Style, print, print_json, table};
@@ -73,8 +74,8 @@ pub(crate) async fn estimate(
 
 #[cfg(test)]
 mod tests {
+    use moonshot::balance::{Balance, Currency};
     use moonshot::types::BalanceResponseData;
-    use moonshot::{Balance, Currency};
 
     use super::balance_lines;
 

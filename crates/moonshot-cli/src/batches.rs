@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use clap::Subcommand;
 use futures::{StreamExt as _, TryStreamExt as _};
+use moonshot::Client;
 use moonshot::batches::{Batch, BatchOutcome, BatchResult, CompletionWindow};
+use moonshot::files::Purpose;
 use moonshot::types::BatchCreateRequest;
-use moonshot::{Client, Purpose};
 use serde_json::json;
 
 use crate::output::download;

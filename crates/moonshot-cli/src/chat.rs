@@ -4,8 +4,9 @@ use std::io::{IsTerminal as _, Write};
 use std::path::{Path, PathBuf};
 
 use futures::StreamExt as _;
+use moonshot::Client;
 use moonshot::chat::{ChatAccumulator, ChatRequest};
-use moonshot::{Client, FileContent, FileObject, Purpose};
+use moonshot::files::{FileContent, FileObject, Purpose};
 use serde_json::json;
 
 use crate::report::{Failure, Style, output_failure, print_json};

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
-use moonshot::{Client, Error, FileObject};
+use moonshot::files::FileObject;
+use moonshot::{Client, Error};
 
 use crate::output::download;
 use crate::report::{Failure, Style, output_failure, print, print_json, table};

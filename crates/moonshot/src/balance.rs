@@ -6,7 +6,7 @@ use std::ops::Deref;
 use moonshot_api::types::BalanceResponseData;
 use serde::Serialize;
 
-use crate::client::Client;
+use crate::call::Core;
 use crate::error::Error;
 
 /// The currency of a balance, known from the platform the client talks to: US dollars on the
@@ -35,7 +35,7 @@ impl Currency {
     /// `api.moonshot.cn`); `None` for any other host, such as a gateway's.
     ///
     /// ```
-    /// use moonshot::Currency;
+    /// use moonshot::balance::Currency;
     /// assert_eq!(Currency::of_base_url("https://api.moonshot.cn/v1"), Some(Currency::Cny));
     /// assert_eq!(Currency::of_base_url("http://127.0.0.1:8080"), None);
     /// ```
@@ -99,14 +99,14 @@ impl Deref for Balance {
     }
 }
 
-/// The Balance API; get it from [`Client::balance`].
+/// The Balance API; get it from [`Client::balance`](crate::Client::balance).
 #[derive(Debug, Clone, Copy)]
 pub struct Balances<'a> {
-    client: &'a Client,
+    client: &'a Core,
 }
 
 impl<'a> Balances<'a> {
-    pub(crate) fn new(client: &'a Client) -> Self {
+    pub(crate) fn new(client: &'a Core) -> Self {
         Self { client }
     }
 
@@ -117,7 +117,7 @@ impl<'a> Balances<'a> {
     pub async fn retrieve(&self) -> Result<Balance, Error> {
         let balance = self
             .client
-            .call("retrieve_balance", |api| api.retrieve_balance())
+            .call_named("retrieve_balance", |api| api.retrieve_balance())
             .await?;
         Ok(Balance::new(
             balance.data,

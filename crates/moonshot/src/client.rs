@@ -4,11 +4,15 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use moonshot_api::ResponseValue;
 use moonshot_api::hooks::CallContext;
+use moonshot_api::types::ErrorResponse;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
 use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::balance::Balances;
+use crate::batches::Batches;
+use crate::call::{Core, ResponseHead};
 use crate::chat::Chat;
 use crate::error::Error;
 use crate::files::Files;
@@ -41,28 +45,12 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    api: moonshot_api::Client,
-    /// Kept to remove it from any text a server echoes it in.
-    api_key: SecretString,
-    base_url: String,
-    /// For a caller's own reqwest client: Authorization (marked sensitive) and User-Agent, added
-    /// to each request, and the timeout. Empty for a client built here, which carries them.
-    context: CallContext,
-    timeout: Duration,
-    retry: RetryPolicy,
+    core: Arc<Core>,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client")
-            .field("base_url", &self.inner.base_url)
-            .field("timeout", &self.inner.timeout)
-            .field("retry", &self.inner.retry)
-            .finish_non_exhaustive()
+        self.core.fmt(f)
     }
 }
 
@@ -103,77 +91,130 @@ impl Client {
 
     /// The Files API.
     pub fn files(&self) -> Files<'_> {
-        Files::new(self)
+        Files::new(&self.core)
     }
 
     /// Chat completions: create, stream, and tool loops.
     pub fn chat(&self) -> Chat<'_> {
-        Chat::new(self)
+        Chat::new(&self.core)
     }
 
     /// Batches: create, follow, list, cancel, and their results.
-    pub fn batches(&self) -> crate::batches::Batches<'_> {
-        crate::batches::Batches::new(self)
+    pub fn batches(&self) -> Batches<'_> {
+        Batches::new(&self.core)
     }
 
     /// The Models API.
     pub fn models(&self) -> Models<'_> {
-        Models::new(self)
+        Models::new(&self.core)
     }
 
     /// The account's balance.
     pub fn balance(&self) -> Balances<'_> {
-        Balances::new(self)
+        Balances::new(&self.core)
     }
 
     /// Token estimates.
     pub fn tokenizers(&self) -> Tokenizers<'_> {
-        Tokenizers::new(self)
+        Tokenizers::new(&self.core)
     }
 
     /// The base URL requests go to, without a trailing `/v1`.
     pub fn base_url(&self) -> &str {
-        &self.inner.base_url
+        self.core.base_url()
     }
 
-    /// The generated client, for the call machinery.
-    pub(crate) fn api(&self) -> &moonshot_api::Client {
-        &self.inner.api
+    /// Any operation of the generated client ([`moonshot_api::Client`]), run as the facade's own
+    /// methods run theirs: with the client's authentication and timeout, retried as its
+    /// [`RetryPolicy`] says, each failure mapped to an [`Error`], each attempt traced in a
+    /// `moonshot.request` span (operation `generated`). Resolves to the value the operation
+    /// answers. `request` is called once per attempt.
+    ///
+    /// For an operation the facade has no method for yet, the day it is generated:
+    ///
+    /// ```no_run
+    /// # async fn run(client: moonshot::Client) -> Result<(), moonshot::Error> {
+    /// let models = client.call(|api| api.list_models()).await?;
+    /// for model in models.data {
+    ///     println!("{}", model.id.unwrap_or_default());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// An operation that answers a byte stream resolves once its head has arrived; the body is
+    /// read afterwards, outside the retries.
+    ///
+    /// # Errors
+    /// Any [`Error`] the call ends in after retries.
+    pub async fn call<'a, T, F, Fut>(&'a self, request: F) -> Result<T, Error>
+    where
+        F: Fn(&'a moonshot_api::Client) -> Fut,
+        Fut: Future<Output = Result<ResponseValue<T>, moonshot_api::Error<ErrorResponse>>>,
+    {
+        self.core.call_named("generated", request).await
     }
 
-    /// The headers and timeout every call runs with.
-    pub(crate) fn context(&self) -> &CallContext {
-        &self.inner.context
+    /// As [`Client::call`], with the head of the successful response: its status, Moonshot's
+    /// request id and every header.
+    ///
+    /// ```no_run
+    /// # async fn run(client: moonshot::Client) -> Result<(), moonshot::Error> {
+    /// let (balance, head) = client.call_with_head(|api| api.retrieve_balance()).await?;
+    /// println!("{} (request {:?})", balance.data.available_balance, head.request_id());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// Any [`Error`] the call ends in after retries.
+    pub async fn call_with_head<'a, T, F, Fut>(
+        &'a self,
+        request: F,
+    ) -> Result<(T, ResponseHead), Error>
+    where
+        F: Fn(&'a moonshot_api::Client) -> Fut,
+        Fut: Future<Output = Result<ResponseValue<T>, moonshot_api::Error<ErrorResponse>>>,
+    {
+        self.core.call_named_with_head("generated", request).await
     }
 
-    /// `error` without the API key in any text it shows.
-    pub(crate) fn redact(&self, error: Error) -> Error {
-        error.redacted(self.inner.api_key.expose_secret())
-    }
-
-    /// The API key, for what outlives a call (a stream) and must still redact it.
-    pub(crate) fn api_key(&self) -> &SecretString {
-        &self.inner.api_key
-    }
-
-    /// `text` without the API key.
-    pub(crate) fn redact_text<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
-        let key = self.inner.api_key.expose_secret().trim();
-        if text.contains(key) {
-            text.replace(key, "[redacted]").into()
-        } else {
-            text.into()
-        }
-    }
-
-    /// How calls are retried.
-    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
-        &self.inner.retry
-    }
-
-    /// The timeout of one attempt; for a stream, the longest wait between two events.
-    pub(crate) fn timeout(&self) -> Duration {
-        self.inner.timeout
+    /// A request by method and path, for an operation the generated client does not have yet,
+    /// with the client's authentication, timeout, retries, error mapping and tracing (operation
+    /// `request_json`). `path` is the API's path (`/v1/...`), joined to the base URL as every
+    /// call's is; `query` is sent as the query string; `body`, when given, as a JSON body.
+    ///
+    /// Resolves to the successful response's body: its JSON, or, when it is not JSON, its text
+    /// as a JSON string (`null` for an empty body).
+    ///
+    /// ```no_run
+    /// # async fn run(client: moonshot::Client) -> Result<(), moonshot::Error> {
+    /// use serde_json::json;
+    /// let cache = client
+    ///     .request_json(
+    ///         reqwest::Method::POST,
+    ///         "/v1/caching",
+    ///         &[],
+    ///         Some(&json!({"model": "moonshot-v1", "messages": [], "ttl": 300})),
+    ///     )
+    ///     .await?;
+    /// println!("{}", cache["id"]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a path that could leave the API (no leading `/`, a scheme,
+    /// `//`, a `.` or `..` segment, a `?` or `#`), before anything is sent; any other [`Error`]
+    /// the call ends in after retries.
+    pub async fn request_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value, Error> {
+        self.core.request_json(method, path, query, body).await
     }
 }
 
@@ -323,7 +364,7 @@ impl ClientBuilder {
             ),
         };
         Ok(Client {
-            inner: Arc::new(Inner {
+            core: Arc::new(Core {
                 api: moonshot_api::Client::new_with_client(&base_url, http),
                 api_key,
                 base_url,

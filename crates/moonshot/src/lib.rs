@@ -21,10 +21,19 @@
 //! A thin layer over the client generated from Moonshot's published OpenAPI documents
 //! (`moonshot-api`): authentication that never leaks the key, timeouts, retries with backoff that
 //! honour the server's `Retry-After`, one error type that tells every failure apart, and open
-//! enums that never fail on a value the docs do not list. Resources: [`Client::files`] (upload,
-//! list, retrieve, delete, wait for processing, content), [`Client::models`],
-//! [`Client::balance`], [`Client::tokenizers`], [`Client::chat`] and [`Client::batches`]; every request and response type of the API is in
-//! [`types`].
+//! enums that never fail on a value the docs do not list.
+//!
+//! Each resource is a module of its own, reached from the client by an accessor of the same
+//! name: [`files`] through [`Client::files`] (upload, list, retrieve, delete, wait for
+//! processing, content), [`models`] through [`Client::models`], [`balance`] through
+//! [`Client::balance`], [`tokenizers`] through [`Client::tokenizers`], [`chat`] through
+//! [`Client::chat`] and [`batches`] through [`Client::batches`]. Every request and response type
+//! of the API is in [`types`].
+//!
+//! Any generated operation, including one no resource has a method for yet, runs with the
+//! client's authentication, retries and error mapping through [`Client::call`] (or
+//! [`Client::call_with_head`], with the response's [`ResponseHead`]); an operation the generated
+//! client does not have, by method and path, through [`Client::request_json`].
 //!
 //! Errors say what went wrong and carry Moonshot's request id:
 //!
@@ -39,39 +48,32 @@
 //! # }
 //! ```
 
-mod balance;
+pub mod balance;
 pub mod batches;
 mod call;
 pub mod chat;
 mod client;
 mod error;
-mod file_types;
-mod files;
+pub mod files;
 mod ids;
 pub mod limits;
 pub mod messages;
 #[cfg(feature = "mock")]
 pub mod mock;
-mod models;
+pub mod models;
 mod retry;
-mod tokenizers;
-mod upload;
+pub mod tokenizers;
 mod wait;
 
-pub use balance::{Balance, Balances, Currency};
+pub use call::ResponseHead;
 pub use client::{
     API_KEY_ENV, BASE_URL_ENV, CHINA_BASE_URL, Client, ClientBuilder, GLOBAL_BASE_URL,
 };
 pub use error::{ApiError, BoxError, Error};
-pub use file_types::{ExtractedContent, FileContent, FileDeleted, FileObject, FileStatus, Purpose};
-pub use files::{DEFAULT_PROCESSING_DEADLINE, Files};
-pub use models::{Model, Models};
 /// Every type of the API, as generated from the merged document (requests, responses, open
 /// enums).
 pub use moonshot_api::types;
 pub use retry::RetryPolicy;
-pub use tokenizers::Tokenizers;
-pub use upload::MAX_UPLOAD_BYTES;
 
 /// The README's Rust examples, compiled as doctests so they cannot drift from the API.
 #[cfg(doctest)]

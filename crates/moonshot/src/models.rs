@@ -1,19 +1,48 @@
 //! The models the account can use.
 
-use crate::client::Client;
+use std::ops::Deref;
+
+use moonshot_api::types::ListModelsResponseDataItem;
+use serde::{Deserialize, Serialize};
+
+use crate::call::Core;
 use crate::error::Error;
 
-/// One model: its id and what it supports.
-pub type Model = moonshot_api::types::ListModelsResponseDataItem;
+/// One model: its id and what it supports; derefs to the fields as the API sends them (`id`,
+/// `context_length`, `supports_reasoning`...). Serialises as the API's own object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Model(ListModelsResponseDataItem);
 
-/// The Models API; get it from [`Client::models`].
+impl Model {
+    /// The model as the API sent it.
+    pub fn into_inner(self) -> ListModelsResponseDataItem {
+        self.0
+    }
+}
+
+impl From<ListModelsResponseDataItem> for Model {
+    fn from(item: ListModelsResponseDataItem) -> Self {
+        Self(item)
+    }
+}
+
+impl Deref for Model {
+    type Target = ListModelsResponseDataItem;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+/// The Models API; get it from [`Client::models`](crate::Client::models).
 #[derive(Debug, Clone, Copy)]
 pub struct Models<'a> {
-    client: &'a Client,
+    client: &'a Core,
 }
 
 impl<'a> Models<'a> {
-    pub(crate) fn new(client: &'a Client) -> Self {
+    pub(crate) fn new(client: &'a Core) -> Self {
         Self { client }
     }
 
@@ -24,8 +53,8 @@ impl<'a> Models<'a> {
     pub async fn list(&self) -> Result<Vec<Model>, Error> {
         let list = self
             .client
-            .call("list_models", |api| api.list_models())
+            .call_named("list_models", |api| api.list_models())
             .await?;
-        Ok(list.data)
+        Ok(list.data.into_iter().map(Model).collect())
     }
 }

@@ -2,17 +2,17 @@
 
 use moonshot_api::types::{EstimateTokenRequest, EstimateTokenRequestModel, Message};
 
-use crate::client::Client;
+use crate::call::Core;
 use crate::error::Error;
 
-/// The Tokenizers API; get it from [`Client::tokenizers`].
+/// The Tokenizers API; get it from [`Client::tokenizers`](crate::Client::tokenizers).
 #[derive(Debug, Clone, Copy)]
 pub struct Tokenizers<'a> {
-    client: &'a Client,
+    client: &'a Core,
 }
 
 impl<'a> Tokenizers<'a> {
-    pub(crate) fn new(client: &'a Client) -> Self {
+    pub(crate) fn new(client: &'a Core) -> Self {
         Self { client }
     }
 
@@ -50,7 +50,7 @@ impl<'a> Tokenizers<'a> {
         };
         let estimate = self
             .client
-            .call("estimate_token_count", |api| {
+            .call_named("estimate_token_count", |api| {
                 api.estimate_token_count(&body)
             })
             .await?;

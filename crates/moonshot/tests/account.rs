@@ -45,7 +45,7 @@ fn balance_reply() -> Reply {
 }
 
 /// The balance read from a local server reached by `host`'s name, as if it were that platform.
-async fn balance_on(host: &str) -> moonshot::Balance {
+async fn balance_on(host: &str) -> moonshot::balance::Balance {
     let server = ScriptedServer::start(vec![balance_reply()]).await;
     let addr: std::net::SocketAddr = server.base_url()["http://".len()..]
         .parse()
@@ -69,10 +69,10 @@ async fn balance_on(host: &str) -> moonshot::Balance {
 #[tokio::test]
 async fn the_balance_names_the_currency_of_the_platform() {
     let global = balance_on("api.moonshot.ai").await;
-    assert_eq!(global.currency(), Some(moonshot::Currency::Usd));
+    assert_eq!(global.currency(), Some(moonshot::balance::Currency::Usd));
     assert_eq!(global.currency_name(), "USD");
     let china = balance_on("api.moonshot.cn").await;
-    assert_eq!(china.currency(), Some(moonshot::Currency::Cny));
+    assert_eq!(china.currency(), Some(moonshot::balance::Currency::Cny));
     assert_eq!(china.available_balance, 49.58);
     let json = serde_json::to_value(&china).expect("JSON");
     assert_eq!(json["currency"], "CNY");

@@ -233,7 +233,7 @@ async fn the_list_stream_follows_pages_to_the_last_batch() {
         .upload_bytes(
             input.as_jsonl().to_vec(),
             "in.jsonl",
-            moonshot::Purpose::Batch,
+            moonshot::files::Purpose::Batch,
         )
         .await
         .expect("uploaded");
@@ -386,7 +386,7 @@ async fn the_server_refuses_a_batch_of_a_file_that_is_not_batch_input() {
         .upload_bytes(
             &b"{\"custom_id\": \"a\"}\nnot json\n"[..],
             "bad.jsonl",
-            moonshot::Purpose::Batch,
+            moonshot::files::Purpose::Batch,
         )
         .await
         .expect("uploaded");

@@ -5,8 +5,9 @@
 mod support;
 
 use futures::StreamExt as _;
+use moonshot::Error;
 use moonshot::chat::ChatRequest;
-use moonshot::{Error, Purpose};
+use moonshot::files::Purpose;
 use serde_json::json;
 use support::{Reply, ScriptedServer, client, moonshot_error};
 

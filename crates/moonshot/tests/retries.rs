@@ -10,7 +10,7 @@ use support::{API_KEY, Reply, ScriptedServer, client, client_with, file_object, 
 const ID: &str = "file-1";
 
 /// `files().retrieve(ID)` through a client of `server` with quick retries.
-async fn retrieve(server: &ScriptedServer) -> Result<moonshot::FileObject, Error> {
+async fn retrieve(server: &ScriptedServer) -> Result<moonshot::files::FileObject, Error> {
     client(&server.base_url()).files().retrieve(ID).await
 }
 

@@ -3,7 +3,8 @@
 mod support;
 
 use httpmock::prelude::*;
-use moonshot::{Error, FileStatus, Purpose, RetryPolicy};
+use moonshot::files::{FileStatus, Purpose};
+use moonshot::{Error, RetryPolicy};
 use serde_json::json;
 use support::{API_KEY, Reply, ScriptedServer, client, client_with, file_object};
 

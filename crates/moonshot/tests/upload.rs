@@ -5,7 +5,8 @@ mod support;
 
 use std::time::Duration;
 
-use moonshot::{Error, Purpose};
+use moonshot::Error;
+use moonshot::files::Purpose;
 use serde_json::json;
 use support::{Reply, ScriptedServer, client, file_object, moonshot_error};
 
@@ -172,7 +173,7 @@ async fn bad_paths_are_refused_before_any_request() {
     std::fs::write(&empty, b"").expect("write");
     let huge = dir.path().join("huge.bin");
     std::fs::File::create(&huge)
-        .and_then(|f| f.set_len(moonshot::MAX_UPLOAD_BYTES + 1))
+        .and_then(|f| f.set_len(moonshot::files::MAX_UPLOAD_BYTES + 1))
         .expect("a sparse file over the limit");
     let cases: Vec<(std::path::PathBuf, &str)> = vec![
         (dir.path().join("missing.pdf"), "does not exist"),

@@ -7,11 +7,11 @@ use std::path::Path;
 use moonshot_api::types::CreateChatCompletionRequest;
 use serde::{Deserialize, Serialize};
 
+use crate::call::Core;
 use crate::chat::ChatRequest;
-use crate::client::Client;
 use crate::error::Error;
-use crate::file_types::{FileObject, Purpose};
-use crate::upload::{MAX_UPLOAD_BYTES, Unopenable, open_regular_file};
+use crate::files::upload::{Unopenable, open_regular_file};
+use crate::files::{FileObject, Files, MAX_UPLOAD_BYTES, Purpose};
 
 /// The endpoint every line of a batch calls: the only one Moonshot runs in batches.
 pub const CHAT_COMPLETIONS_ENDPOINT: &str = "/v1/chat/completions";
@@ -242,14 +242,13 @@ impl BatchInput {
     }
 
     /// Uploads the input with purpose `batch`.
-    pub(crate) async fn upload(&self, client: &Client) -> Result<FileObject, Error> {
+    pub(crate) async fn upload(&self, client: &Core) -> Result<FileObject, Error> {
         if self.is_empty() {
             return Err(invalid(
                 "it has no lines: push at least one request".to_owned(),
             ));
         }
-        client
-            .files()
+        Files::new(client)
             .upload_bytes(self.jsonl.clone(), INPUT_FILE_NAME, Purpose::Batch)
             .await
     }

@@ -47,8 +47,9 @@ use moonshot_api::types::{
     BatchObjectStatus,
 };
 
-use crate::client::Client;
+use crate::call::Core;
 use crate::error::Error;
+use crate::files::Files;
 use crate::ids::check_id;
 use crate::wait::Wait;
 
@@ -103,14 +104,14 @@ pub struct BatchPage {
     pub has_more: bool,
 }
 
-/// The Batches API; get it from [`Client::batches`].
+/// The Batches API; get it from [`Client::batches`](crate::Client::batches).
 #[derive(Debug, Clone, Copy)]
 pub struct Batches<'a> {
-    client: &'a Client,
+    client: &'a Core,
 }
 
 impl<'a> Batches<'a> {
-    pub(crate) fn new(client: &'a Client) -> Self {
+    pub(crate) fn new(client: &'a Core) -> Self {
         Self { client }
     }
 
@@ -120,7 +121,7 @@ impl<'a> Batches<'a> {
     /// [`Error::InvalidInput`] for an empty input, before any request; as [`Files::upload_bytes`]
     /// and [`Batches::create`].
     ///
-    /// [`Files::upload_bytes`]: crate::Files::upload_bytes
+    /// [`Files::upload_bytes`]: crate::files::Files::upload_bytes
     pub async fn submit(
         &self,
         input: &BatchInput,
@@ -170,7 +171,7 @@ impl<'a> Batches<'a> {
         request.completion_window.parse::<CompletionWindow>()?;
         check_metadata(&request.metadata)?;
         self.client
-            .call("create_batch", |api| api.create_batch(&request))
+            .call_named("create_batch", |api| api.create_batch(&request))
             .await
     }
 
@@ -182,7 +183,7 @@ impl<'a> Batches<'a> {
     pub async fn retrieve(&self, batch_id: &str) -> Result<Batch, Error> {
         check_batch_id(batch_id)?;
         self.client
-            .call("retrieve_batch", |api| api.retrieve_batch(batch_id))
+            .call_named("retrieve_batch", |api| api.retrieve_batch(batch_id))
             .await
     }
 
@@ -194,7 +195,7 @@ impl<'a> Batches<'a> {
     pub async fn cancel(&self, batch_id: &str) -> Result<Batch, Error> {
         check_batch_id(batch_id)?;
         self.client
-            .call("cancel_batch", |api| api.cancel_batch(batch_id))
+            .call_named("cancel_batch", |api| api.cancel_batch(batch_id))
             .await
     }
 
@@ -221,7 +222,7 @@ impl<'a> Batches<'a> {
         let limit = limit.map(i64::from);
         let page = self
             .client
-            .call("list_batches", |api| api.list_batches(after, limit))
+            .call_named("list_batches", |api| api.list_batches(after, limit))
             .await?;
         Ok(BatchPage {
             batches: page.data,
@@ -333,7 +334,7 @@ impl<'a> Batches<'a> {
         &self,
         batch: &Batch,
     ) -> impl Stream<Item = Result<BatchResult, Error>> + Send + 'a {
-        let files = self.client.files();
+        let files = Files::new(self.client);
         let ids: Vec<String> = result_files(batch).into_iter().map(str::to_owned).collect();
         futures::stream::iter(ids)
             .then(move |file_id| async move {

@@ -38,8 +38,8 @@ pub use request::{ChatModel, ChatRequest, MAX_STOP_WORDS, ReasoningEffort};
 pub use stream::ChatStream;
 pub use tools::{Tool, Toolbox, WEB_SEARCH, arguments};
 
+use crate::call::Core;
 use crate::call::Replay;
-use crate::client::Client;
 use crate::error::Error;
 use crate::error::map::{error_from_body, request_id, transport_error, undecodable};
 
@@ -47,14 +47,14 @@ use crate::error::map::{error_from_body, request_id, transport_error, undecodabl
 /// only the wait between two events is bounded by the client's timeout.
 const STREAM_LIMIT: Duration = Duration::from_secs(60 * 60);
 
-/// The Chat API; get it from [`Client::chat`].
+/// The Chat API; get it from [`Client::chat`](crate::Client::chat).
 #[derive(Debug, Clone, Copy)]
 pub struct Chat<'a> {
-    client: &'a Client,
+    client: &'a Core,
 }
 
 impl<'a> Chat<'a> {
-    pub(crate) fn new(client: &'a Client) -> Self {
+    pub(crate) fn new(client: &'a Core) -> Self {
         Self { client }
     }
 

@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use super::families::{Thinking, behaviour};
 use super::tools::Tool;
 use crate::error::Error;
-use crate::file_types::FileContent;
+use crate::files::FileContent;
 use crate::messages;
 
 /// A chat model id: any string (`"kimi-k2.6"`, or one launched after this crate was built); the

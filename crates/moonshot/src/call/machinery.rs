@@ -2,10 +2,10 @@
 //! mapping of each failure to [`Error`].
 //!
 //! Resources know only their paths and types. They call the client through the narrow methods
-//! here: [`Client::call`] for a generated operation that answers a typed value,
-//! [`Client::call_bytes`] for one that answers bytes read whole (and [`Client::call`] for one
+//! here: [`Core::call_named`] for a generated operation that answers a typed value,
+//! [`Core::call_bytes`] for one that answers bytes read whole (and [`Core::call_named`] for one
 //! streamed: its body is the typed value), and
-//! [`Client::send`] for an operation written by hand (progenitor cannot generate it). Each
+//! [`Core::send`] for an operation written by hand (progenitor cannot generate it). Each
 //! runs in the client's call context (its headers and timeout), retries as the client's
 //! [`RetryPolicy`](crate::RetryPolicy) says, and traces each attempt in a `moonshot.request` span.
 
@@ -22,14 +22,14 @@ use moonshot_api::{ByteStream, ClientInfo as _, ResponseValue};
 use serde::de::DeserializeOwned;
 use tracing::Instrument as _;
 
-use crate::client::Client;
+use super::Core;
 use crate::error::Error;
 use crate::error::map::{map_error, transport_error, undecodable};
 
 /// What a generated operation's future resolves to.
 type Generated<T> = Result<ResponseValue<T>, moonshot_api::Error<ErrorResponse>>;
 
-/// The most a Content-Length header may make [`Client::call_bytes`] reserve up front (the API's
+/// The most a Content-Length header may make [`Core::call_bytes`] reserve up front (the API's
 /// largest file is 100 MB, its text less).
 const MAX_RESERVED_BODY: usize = 128 * 1024 * 1024;
 
@@ -42,9 +42,9 @@ pub(crate) enum Replay {
     OneShot,
 }
 
-impl Client {
+impl Core {
     /// One generated operation, retried as needed; resolves to the typed value it answers.
-    pub(crate) async fn call<'a, T, F, Fut>(
+    pub(crate) async fn call_named<'a, T, F, Fut>(
         &'a self,
         operation: &'static str,
         request: F,
@@ -55,6 +55,29 @@ impl Client {
     {
         self.with_retries(operation, || {
             attempt(self, request(self.api())).map(|r| r.map(|(value, _)| value.into_inner()))
+        })
+        .await
+    }
+
+    /// As [`Core::call_named`], with the head of the successful response: its status and every
+    /// header, read from the generated client's response value.
+    pub(crate) async fn call_named_with_head<'a, T, F, Fut>(
+        &'a self,
+        operation: &'static str,
+        request: F,
+    ) -> Result<(T, super::head::ResponseHead), Error>
+    where
+        F: Fn(&'a moonshot_api::Client) -> Fut,
+        Fut: Future<Output = Generated<T>>,
+    {
+        self.with_retries(operation, || {
+            attempt(self, request(self.api())).map(|r| {
+                r.map(|(value, _)| {
+                    let head =
+                        super::head::ResponseHead::new(value.status(), value.headers().clone());
+                    (value.into_inner(), head)
+                })
+            })
         })
         .await
     }
@@ -116,7 +139,7 @@ impl Client {
         .await
     }
 
-    /// As [`Client::send`], and `read` takes the successful response within the same attempt:
+    /// As [`Core::send`], and `read` takes the successful response within the same attempt:
     /// what it fails with is retried like a failure to send (a stream that breaks before its
     /// first event, say).
     pub(crate) async fn send_with<T, F, R, Fut>(
@@ -260,7 +283,7 @@ impl Client {
 /// (1.6 KB for `retrieve_file`), and every `async` layer that took it as an argument and awaited
 /// it would hold it twice. The facade's futures stay near the size of the call they make.
 fn attempt<T>(
-    client: &Client,
+    client: &Core,
     call: impl Future<Output = Result<T, moonshot_api::Error<ErrorResponse>>>,
 ) -> impl Future<Output = Result<(T, Option<ResponseHead>), Error>> {
     call.then(move |result| {
@@ -277,7 +300,7 @@ fn attempt<T>(
 }
 
 /// Records the response's status and request id on the current attempt's span.
-fn trace_head(client: &Client, head: Option<&ResponseHead>) {
+fn trace_head(client: &Core, head: Option<&ResponseHead>) {
     let span = tracing::Span::current();
     // A disabled span (no subscriber, or filtered out) records nothing: skip the lookups.
     if let (Some(head), false) = (head, span.is_disabled()) {

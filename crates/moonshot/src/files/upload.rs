@@ -11,9 +11,9 @@ use reqwest::multipart::{Form, Part};
 use tokio::io::AsyncRead;
 use tokio_util::io::ReaderStream;
 
+use super::types::Purpose;
 use crate::error::map::InputChanged;
 use crate::error::{BoxError, Error};
-use crate::file_types::Purpose;
 
 /// Moonshot's largest file: 100 MB.
 pub const MAX_UPLOAD_BYTES: u64 = 100 * 1024 * 1024;

@@ -9,7 +9,7 @@ pub use moonshot_api::Purpose;
 /// What deleting a file answers: its id and `deleted: true`.
 pub type FileDeleted = moonshot_api::types::FileDeleteResponse;
 
-/// A file's metadata, as returned by [`Files::retrieve`](crate::Files::retrieve).
+/// A file's metadata, as returned by [`Files::retrieve`](crate::files::Files::retrieve).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct FileObject {

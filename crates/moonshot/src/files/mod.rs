@@ -10,13 +10,18 @@ use futures::TryStreamExt as _;
 use moonshot_api::hooks::ResponseHead;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 
-use crate::call::{Replay, decode_json};
-use crate::client::Client;
+use crate::call::{Core, Replay, decode_json};
 use crate::error::Error;
 use crate::error::map::{transport_error, undecodable};
-use crate::file_types::{FileContent, FileDeleted, FileObject, Purpose, check_file_id};
-use crate::upload::{BytesUpload, PathUpload, Progress, ReaderUpload, check_purpose};
 use crate::wait::Wait;
+use types::check_file_id;
+use upload::{BytesUpload, PathUpload, Progress, ReaderUpload, check_purpose};
+
+mod types;
+pub(crate) mod upload;
+
+pub use types::{ExtractedContent, FileContent, FileDeleted, FileObject, FileStatus, Purpose};
+pub use upload::MAX_UPLOAD_BYTES;
 
 /// How long [`Files::wait_for_processing`] waits at most by default.
 pub const DEFAULT_PROCESSING_DEADLINE: Duration = Duration::from_secs(120);
@@ -27,14 +32,14 @@ const MAX_POLL_INTERVAL: Duration = Duration::from_secs(5);
 /// Statuses that end processing without text.
 const FAILED_STATUSES: [&str; 3] = ["failed", "error", "cancelled"];
 
-/// The Files API; get it from [`Client::files`].
+/// The Files API; get it from [`Client::files`](crate::Client::files).
 #[derive(Debug, Clone, Copy)]
 pub struct Files<'a> {
-    client: &'a Client,
+    client: &'a Core,
 }
 
 impl<'a> Files<'a> {
-    pub(crate) fn new(client: &'a Client) -> Self {
+    pub(crate) fn new(client: &'a Core) -> Self {
         Self { client }
     }
 
@@ -44,7 +49,7 @@ impl<'a> Files<'a> {
     ///
     /// ```no_run
     /// # async fn run(client: moonshot::Client) -> Result<(), moonshot::Error> {
-    /// use moonshot::Purpose;
+    /// use moonshot::files::Purpose;
     /// let file = client.files().upload("report.pdf", Purpose::FileExtract).await?;
     /// let file = client.files().wait_for_processing(&file.id).await?;
     /// println!("{} is {}", file.id, file.status);
@@ -155,7 +160,7 @@ impl<'a> Files<'a> {
     pub async fn list(&self) -> Result<Vec<FileObject>, Error> {
         let list = self
             .client
-            .call("list_files", |api| api.list_files())
+            .call_named("list_files", |api| api.list_files())
             .await?;
         Ok(list.data.into_iter().map(FileObject::from).collect())
     }
@@ -168,7 +173,7 @@ impl<'a> Files<'a> {
     pub async fn delete(&self, file_id: &str) -> Result<FileDeleted, Error> {
         check_file_id(file_id)?;
         self.client
-            .call("delete_file", |api| api.delete_file(file_id))
+            .call_named("delete_file", |api| api.delete_file(file_id))
             .await
     }
 
@@ -282,7 +287,7 @@ impl<'a> Files<'a> {
     pub async fn retrieve(&self, file_id: &str) -> Result<FileObject, Error> {
         check_file_id(file_id)?;
         self.client
-            .call("retrieve_file", |api| api.retrieve_file(file_id))
+            .call_named("retrieve_file", |api| api.retrieve_file(file_id))
             .await
             .map(FileObject::from)
     }
@@ -352,7 +357,7 @@ impl<'a> Files<'a> {
         check_file_id(file_id)?;
         let stream = self
             .client
-            .call("retrieve_file_content", |api| {
+            .call_named("retrieve_file_content", |api| {
                 api.retrieve_file_content(file_id)
             })
             .await?
