@@ -61,6 +61,25 @@ fn kind(metadata: &std::fs::Metadata) -> &'static str {
     "a special file"
 }
 
+/// Reads a regular file of at most `limit` bytes, no further than that even if it grows.
+///
+/// # Errors
+/// A usage error naming `path`: as [`check_file`], or over `limit`.
+pub(crate) fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, Failure> {
+    check_file(path)?;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(limit + 1).read_to_end(&mut bytes))
+        .map_err(|e| Failure::Usage(format!("`{}` cannot be read: {e}", path.display())))?;
+    if bytes.len() as u64 > limit {
+        return Err(Failure::Usage(format!(
+            "`{}` is over {limit} bytes: give a smaller file",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
 /// Reads and checks a batch input file: a regular file of at most [`MAX_INPUT_BYTES`], read no
 /// further than that even if it grows, a UTF-8 byte-order mark at its start dropped.
 ///

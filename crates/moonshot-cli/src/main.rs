@@ -3,6 +3,7 @@
 //! offline against a local server.
 
 mod account;
+mod api;
 mod batches;
 mod chat;
 mod files;
@@ -81,6 +82,12 @@ enum Command {
     Models,
     /// The account's balance, in the platform's currency (USD global, CNY China).
     Balance,
+    /// Any operation of the API reference, by method and path (as `gh api`): JSON out.
+    ///
+    /// `moonshot api GET /v1/models`; `moonshot api POST /v1/tokenizers/estimate-token-count
+    /// -f model=kimi-k3 -F messages=@messages.json`. Fields go to the query for GET and DELETE,
+    /// to a JSON body otherwise.
+    Api(api::ApiArgs),
     /// How many tokens a text makes for a model.
     Estimate {
         /// The model.
@@ -165,6 +172,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Batches(command) => batches::run(&client, command, style).await,
         Command::Models => account::models(&client, style).await,
         Command::Balance => account::balance(&client, style).await,
+        Command::Api(args) => api::run(&client, args).await,
         Command::Estimate { model, text } => account::estimate(&client, &model, &text, style).await,
     };
     if let Some(session) = mock {
