@@ -49,6 +49,16 @@ struct Cli {
         global = true
     )]
     timeout: Option<Duration>,
+    /// Stay under the limits of Moonshot's tier N (0 to 5): requests wait for capacity instead
+    /// of failing with 429 (-v shows each wait).
+    #[arg(
+        long,
+        env = "MOONSHOT_TIER",
+        value_name = "N",
+        allow_negative_numbers = true,
+        global = true
+    )]
+    tier: Option<i64>,
     /// Extra attempts after a retryable failure.
     #[arg(long, value_name = "N", allow_negative_numbers = true, global = true)]
     max_retries: Option<u32>,
@@ -155,6 +165,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     }
     if let Some(timeout) = cli.timeout {
         builder = builder.timeout(timeout);
+    }
+    if let Some(tier) = cli.tier {
+        let tier = u8::try_from(tier).map_err(|_| {
+            Failure::Usage(format!(
+                "--tier {tier}: Moonshot publishes tiers 0 to 5 (MOONSHOT_TIER too)"
+            ))
+        })?;
+        builder = builder.limits(moonshot::limits::Limits::tier(tier)?);
     }
     if let Some(retries) = cli.max_retries {
         builder = builder.retry(RetryPolicy::default().max_retries(retries));

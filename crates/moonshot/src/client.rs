@@ -16,6 +16,7 @@ use crate::call::{Core, ResponseHead};
 use crate::chat::Chat;
 use crate::error::Error;
 use crate::files::Files;
+use crate::limits::{LimitStore, LimitUsage, Limits, LocalStore};
 use crate::models::Models;
 use crate::retry::RetryPolicy;
 use crate::tokenizers::Tokenizers;
@@ -87,6 +88,12 @@ impl Client {
     /// A builder for every setting.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
+    }
+
+    /// What this client's calls use of the account's limits now (for a progress display or
+    /// metrics); `None` without limits.
+    pub fn limit_usage(&self) -> Option<LimitUsage> {
+        self.core.limits.as_ref().map(|store| store.usage())
     }
 
     /// The Files API.
@@ -228,6 +235,8 @@ pub struct ClientBuilder {
     retry: Option<RetryPolicy>,
     user_agent: Option<String>,
     http_client: Option<reqwest::Client>,
+    limits: Option<Limits>,
+    limit_store: Option<Arc<dyn LimitStore>>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -278,6 +287,25 @@ impl ClientBuilder {
     #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Stays under the account's limits ([`Limits::tier`] or explicit numbers): every call of
+    /// this client and its clones waits for capacity instead of being sent to fail with a 429
+    /// (see [`crate::limits`]). Off by default.
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
+    /// As [`ClientBuilder::limits`], with the limits' state in `store` (shared by several
+    /// clients, or kept elsewhere than in this process); `completion_reservation` is what a chat
+    /// request without `max_completion_tokens` reserves.
+    #[must_use]
+    pub fn limit_store(mut self, store: Arc<dyn LimitStore>, completion_reservation: u32) -> Self {
+        self.limit_store = Some(store);
+        self.limits = Some(Limits::none().completion_reservation(completion_reservation));
         self
     }
 
@@ -363,6 +391,15 @@ impl ClientBuilder {
                 CallContext::default(),
             ),
         };
+        let completion_reservation = self.limits.as_ref().map_or(
+            crate::limits::DEFAULT_COMPLETION_RESERVATION,
+            Limits::default_completion_reservation,
+        );
+        let limits: Option<Arc<dyn LimitStore>> = match (self.limit_store, self.limits) {
+            (Some(store), _) => Some(store),
+            (None, Some(limits)) => Some(Arc::new(LocalStore::new(limits)?)),
+            (None, None) => None,
+        };
         Ok(Client {
             core: Arc::new(Core {
                 api: moonshot_api::Client::new_with_client(&base_url, http),
@@ -371,6 +408,8 @@ impl ClientBuilder {
                 context,
                 timeout,
                 retry: self.retry.unwrap_or_default(),
+                limits,
+                completion_reservation,
             }),
         })
     }

@@ -224,7 +224,9 @@ pub trait LimitStore: Send + Sync + fmt::Debug {
 }
 
 /// A request's place under the limits: its concurrency slot (freed when dropped) and its token
-/// reservation (kept unless [`Permit::settle`] gives part of it back).
+/// reservation: [`Permit::settle`] gives back what the answer did not use, [`Permit::keep`]
+/// keeps it all (an answer whose use is not known), and a permit dropped without either gives
+/// it all back (the request was never answered).
 pub struct Permit {
     _slot: Option<OwnedSemaphorePermit>,
     settle: Option<Box<dyn FnOnce(u64) + Send>>,
@@ -264,6 +266,20 @@ impl Permit {
     /// The request was never sent: all of its reservation is given back.
     pub fn release(self) {
         self.settle(0);
+    }
+
+    /// The request was answered, and what it used is not known: its reservation stays counted
+    /// until its window ends.
+    pub fn keep(mut self) {
+        self.settle = None;
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        if let Some(settle) = self.settle.take() {
+            settle(0);
+        }
     }
 }
 

@@ -10,7 +10,7 @@
 //! [`RetryPolicy`](crate::RetryPolicy) says, and traces each attempt in a `moonshot.request` span.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use backon::Retryable as _;
 use futures::FutureExt as _;
@@ -25,6 +25,7 @@ use tracing::Instrument as _;
 use super::Core;
 use crate::error::Error;
 use crate::error::map::{map_error, transport_error, undecodable};
+use crate::limits::Permit;
 
 /// What a generated operation's future resolves to.
 type Generated<T> = Result<ResponseValue<T>, moonshot_api::Error<ErrorResponse>>;
@@ -179,7 +180,7 @@ impl Core {
     /// `moonshot.request` span.
     async fn with_retries<T, F, Fut>(&self, operation: &'static str, attempt: F) -> Result<T, Error>
     where
-        F: FnMut() -> Fut,
+        F: Fn() -> Fut,
         Fut: Future<Output = Result<T, Error>>,
     {
         self.with_retries_limited(operation, attempt, true).await
@@ -192,9 +193,76 @@ impl Core {
         retry: bool,
     ) -> Result<T, Error>
     where
-        F: FnMut() -> Fut,
+        F: Fn() -> Fut,
         Fut: Future<Output = Result<T, Error>>,
     {
+        // The attempt holds its place under the account's limits until it ends.
+        self.with_permits(operation, 0, retry, move |permit| {
+            attempt().map(move |result| {
+                drop(permit);
+                result
+            })
+        })
+        .await
+    }
+
+    /// As [`Core::send_with`], for a request that may use `tokens` tokens of the account's
+    /// limits: `read` gets the attempt's [`Permit`] with the response, to settle it with the
+    /// tokens the answer used (or keep it while a stream lasts).
+    pub(crate) async fn send_with_permit<T, F, R, Fut>(
+        &self,
+        operation: &'static str,
+        tokens: u64,
+        build: F,
+        read: R,
+    ) -> Result<T, Error>
+    where
+        F: Fn(&reqwest::Client, &str) -> Result<reqwest::RequestBuilder, Error>,
+        R: Fn(reqwest::Response, Permit) -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let send = |permit: Permit| async {
+            let request = build(self.api().client(), self.api().baseurl())?
+                .build()
+                .map_err(|e| Error::InvalidInput {
+                    name: "request",
+                    reason: e.to_string(),
+                })?;
+            let (response, _) =
+                attempt(self, self.api().send_hand_written(request, operation)).await?;
+            read(response, permit).await
+        };
+        self.with_permits(operation, tokens, true, send).await
+    }
+
+    /// Runs `attempt` with a place under the account's limits (waited for, outside the
+    /// attempt's timeout), retried as [`Core::with_retries`] says.
+    async fn with_permits<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        tokens: u64,
+        retry: bool,
+        attempt: F,
+    ) -> Result<T, Error>
+    where
+        F: Fn(Permit) -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let attempt = &attempt;
+        let attempt = move || {
+            let permit = self.permit(tokens);
+            async move {
+                let permit = permit.await?;
+                let result = attempt(permit).await;
+                if let (Err(error @ Error::RateLimited(_)), Some(store)) = (&result, &self.limits) {
+                    // The account is over a limit: every call of the client waits, not just
+                    // this one.
+                    let wait = error.retry_after().unwrap_or(Duration::from_secs(1));
+                    store.pause_until(tokio::time::Instant::now() + wait);
+                }
+                result
+            }
+        };
         let attempts = AtomicU32::new(0);
         let result = self
             .context()
@@ -272,6 +340,29 @@ impl Core {
         })
         .notify(|error, wait| tracing::info!(%error, wait_ms = wait.as_millis() as u64, "retrying"))
         .await
+    }
+}
+
+impl Core {
+    /// A place under the account's limits for a request of `tokens` tokens; at once without
+    /// limits. A wait is traced.
+    fn permit(&self, tokens: u64) -> impl Future<Output = Result<Permit, Error>> + '_ {
+        match &self.limits {
+            None => Either::Left(future::ready(Ok(Permit::unlimited()))),
+            Some(store) => Either::Right(async move {
+                let started = tokio::time::Instant::now();
+                let permit = store.acquire(tokens).await?;
+                let waited = started.elapsed();
+                if waited >= Duration::from_millis(1) {
+                    tracing::info!(
+                        waited_ms = waited.as_millis() as u64,
+                        tokens,
+                        "waited for capacity under the account's limits"
+                    );
+                }
+                Ok(permit)
+            }),
+        }
     }
 }
 

@@ -36,6 +36,10 @@ pub(crate) struct Core {
     pub(crate) context: CallContext,
     pub(crate) timeout: Duration,
     pub(crate) retry: RetryPolicy,
+    /// The account's limits every call waits under, when set.
+    pub(crate) limits: Option<std::sync::Arc<dyn crate::limits::LimitStore>>,
+    /// What a chat request without `max_completion_tokens` reserves under the limits.
+    pub(crate) completion_reservation: u32,
 }
 
 impl fmt::Debug for Core {
@@ -52,6 +56,12 @@ impl Core {
     /// The base URL requests go to, without a trailing `/v1`.
     pub(crate) fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// What a chat request without `max_completion_tokens` reserves under the limits; `None`
+    /// when the client has none (then nothing is estimated).
+    pub(crate) fn completion_reservation(&self) -> Option<u32> {
+        self.limits.as_ref().map(|_| self.completion_reservation)
     }
 
     /// The generated client, for the call machinery.

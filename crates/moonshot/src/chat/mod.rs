@@ -39,7 +39,6 @@ pub use stream::ChatStream;
 pub use tools::{Tool, Toolbox, WEB_SEARCH, arguments};
 
 use crate::call::Core;
-use crate::call::Replay;
 use crate::error::Error;
 use crate::error::map::{error_from_body, request_id, transport_error, undecodable};
 
@@ -68,13 +67,22 @@ impl<'a> Chat<'a> {
     pub async fn create(&self, request: impl Into<ChatRequest>) -> Result<ChatCompletion, Error> {
         let request = request.into();
         request.check()?;
+        let answer_limit = request.answer_limit();
         let body = encode(&request.into_body(false))?;
+        let tokens = self.reservation(&body, answer_limit);
         self.client
-            .send_with(
+            .send_with_permit(
                 "create_chat_completion",
-                Replay::Allowed,
+                tokens,
                 |http, base| Ok(build(http, base, &body, None)),
-                decode_completion,
+                |response, permit| async move {
+                    let answer = decode_completion(response).await?;
+                    match answer.usage.as_ref().and_then(|u| u.total_tokens) {
+                        Some(used) => permit.settle(u64::try_from(used).unwrap_or(0)),
+                        None => permit.keep(),
+                    }
+                    Ok(answer)
+                },
             )
             .await
     }
@@ -88,18 +96,20 @@ impl<'a> Chat<'a> {
     pub async fn stream(&self, request: impl Into<ChatRequest>) -> Result<ChatStream, Error> {
         let request = request.into();
         request.check()?;
+        let answer_limit = request.answer_limit();
         let body = encode(&request.into_body(true))?;
+        let tokens = self.reservation(&body, answer_limit);
         let idle = self.client.timeout();
-        let opened = self
+        let (opened, permit) = self
             .client
-            .send_with(
+            .send_with_permit(
                 "create_chat_completion",
-                Replay::Allowed,
+                tokens,
                 |http, base| Ok(build(http, base, &body, Some(STREAM_LIMIT))),
-                |response| stream::open(response, idle),
+                |response, permit| async move { Ok((stream::open(response, idle).await?, permit)) },
             )
             .await?;
-        Ok(ChatStream::new(opened, idle, self.client.api_key().clone()))
+        Ok(ChatStream::new(opened, idle, self.client.api_key().clone()).holding(permit))
     }
 
     /// Runs a tool loop: asks, and while the model calls tools, answers each call with the
@@ -166,6 +176,18 @@ impl<'a> Chat<'a> {
         Err(Error::ToolRoundsExceeded {
             rounds: max_rounds.max(1),
         })
+    }
+}
+
+impl Chat<'_> {
+    /// The tokens a request reserves under the account's limits: its input, estimated from its
+    /// body (about three bytes a token, on the high side; nothing is asked of the server), and
+    /// the most it may answer. Nothing without limits.
+    fn reservation(&self, body: &[u8], answer_limit: Option<u64>) -> u64 {
+        match self.client.completion_reservation() {
+            None => 0,
+            Some(default) => body.len() as u64 / 3 + 1 + answer_limit.unwrap_or(u64::from(default)),
+        }
     }
 }
 

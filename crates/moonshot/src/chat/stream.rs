@@ -21,6 +21,7 @@ use super::accumulate::ChatAccumulator;
 use super::sse::{Event, EventStream, SseError};
 use crate::error::Error;
 use crate::error::map::{error_from_body, transport_error, undecodable};
+use crate::limits::Permit;
 
 type Events = Pin<Box<dyn Stream<Item = Result<Event, SseError<reqwest::Error>>> + Send>>;
 
@@ -234,6 +235,22 @@ pub struct ChatStream {
     finished: bool,
     /// Removed from the errors of the stream, should the server echo it.
     api_key: SecretString,
+    /// The request's place under the account's limits, held while the stream lasts and settled
+    /// with the usage its end reports.
+    permit: Held,
+}
+
+/// A stream's permit: dropped before the stream's end, what the stream used is not known, so
+/// its reservation stays counted.
+#[derive(Default)]
+struct Held(Option<Permit>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(permit) = self.0.take() {
+            permit.keep();
+        }
+    }
 }
 
 impl std::fmt::Debug for ChatStream {
@@ -263,6 +280,23 @@ impl ChatStream {
             deadline: Box::pin(tokio::time::sleep(idle)),
             finished,
             api_key,
+            permit: Held::default(),
+        }
+    }
+
+    /// Holds `permit` while the stream lasts.
+    pub(crate) fn holding(mut self, permit: Permit) -> Self {
+        self.permit = Held(Some(permit));
+        self
+    }
+
+    /// The stream ended: its place under the limits is freed, settled with the usage it reported.
+    fn settle(&mut self) {
+        if let Some(permit) = self.permit.0.take() {
+            match self.answer.usage().and_then(|u| u.total_tokens) {
+                Some(used) => permit.settle(u64::try_from(used).unwrap_or(0)),
+                None => permit.keep(),
+            }
         }
     }
 
@@ -289,6 +323,9 @@ impl ChatStream {
 
     fn broken(&mut self, source: Error) -> Error {
         self.finished = true;
+        if let Some(permit) = self.permit.0.take() {
+            permit.keep();
+        }
         Error::StreamBroken {
             chunks: self.answer.chunks(),
             content: self.answer.content().to_owned(),
@@ -335,6 +372,7 @@ impl Stream for ChatStream {
                     }
                     Ok(Read::Done) => {
                         this.finished = true;
+                        this.settle();
                         Poll::Ready(None)
                     }
                     Err(error) => Poll::Ready(Some(Err(this.broken(error)))),
