@@ -155,17 +155,7 @@ impl Core {
         R: Fn(reqwest::Response) -> Fut,
         Fut: Future<Output = Result<T, Error>>,
     {
-        let send = || async {
-            let request = build(self.api().client(), self.api().baseurl())?
-                .build()
-                .map_err(|e| Error::InvalidInput {
-                    name: "request",
-                    reason: e.to_string(),
-                })?;
-            let (response, _) =
-                attempt(self, self.api().send_hand_written(request, operation)).await?;
-            read(response).await
-        };
+        let send = || async { read(self.send_built(operation, &build).await?).await };
         match replay {
             Replay::Allowed => self.with_retries(operation, send).await,
             Replay::OneShot => self
@@ -222,17 +212,29 @@ impl Core {
         Fut: Future<Output = Result<T, Error>>,
     {
         let send = |permit: Permit| async {
-            let request = build(self.api().client(), self.api().baseurl())?
-                .build()
-                .map_err(|e| Error::InvalidInput {
-                    name: "request",
-                    reason: e.to_string(),
-                })?;
-            let (response, _) =
-                attempt(self, self.api().send_hand_written(request, operation)).await?;
-            read(response, permit).await
+            read(self.send_built(operation, &build).await?, permit).await
         };
         self.with_permits(operation, tokens, true, send).await
+    }
+
+    /// One attempt of a hand-built request: `build` makes it from the HTTP client and the base
+    /// URL, and it is sent through the same hooks as generated calls.
+    async fn send_built<F>(
+        &self,
+        operation: &'static str,
+        build: &F,
+    ) -> Result<reqwest::Response, Error>
+    where
+        F: Fn(&reqwest::Client, &str) -> Result<reqwest::RequestBuilder, Error>,
+    {
+        let request = build(self.api().client(), self.api().baseurl())?
+            .build()
+            .map_err(|e| Error::InvalidInput {
+                name: "request",
+                reason: e.to_string(),
+            })?;
+        let (response, _) = attempt(self, self.api().send_hand_written(request, operation)).await?;
+        Ok(response)
     }
 
     /// Runs `attempt` with a place under the account's limits (waited for, outside the
