@@ -162,6 +162,7 @@
 //!
 //! The `moonshot-mock` binary runs the same server from the command line: `moonshot-mock --help`.
 
+mod account_limits;
 mod batches;
 mod body;
 pub mod chat;
@@ -179,6 +180,10 @@ mod state;
 mod store;
 mod tokens;
 
+pub use account_limits::{
+    AccountLimits, AccountLimitsError, DAY_WINDOWS, DEFAULT_COMPLETION_RESERVATION, DEFAULT_WINDOW,
+    LimitStats,
+};
 pub use batches::DEFAULT_BATCH_DURATION;
 pub use chat::{ChatFixtureError, ChatFixtures, StreamFault};
 pub use faults::Faults;
