@@ -1,30 +1,7 @@
 //! An account's rate limits, enforced when asked: requests in flight at once, requests and
 //! tokens per sliding window, and tokens per day.
 //!
-//! # What counts
-//!
-//! - **Concurrency**: every API request that passes the key check is in flight from the moment
-//!   the server takes it until its answer's last byte is sent (a streamed chat answer until its
-//!   last event).
-//! - **Requests per window** (RPM): every such request (files, chat, batches, models, ...)
-//!   counts when it is admitted, for one window, sliding: at any moment, the requests admitted
-//!   in the last window.
-//! - **Tokens per window** (TPM) and **per day** (TPD): only chat completions count tokens
-//!   (token estimates do not: they generate nothing; the lines of a batch do not: batches have
-//!   limits of their own). At admission a chat completion counts its input, as
-//!   [`crate::tokens`] counts it (what `POST /v1/tokenizers/estimate-token-count` answers),
-//!   plus the most it may answer: `max_completion_tokens`, else `max_tokens`, else
-//!   [`AccountLimits::completion_reservation`] ([`DEFAULT_COMPLETION_RESERVATION`]). When its
-//!   answer is done, the count is corrected to the input plus the completion's actual tokens
-//!   (the answer's `usage.total_tokens`); an answer refused after admission (a fixture's
-//!   error) counts none. A day is [`DAY_WINDOWS`] windows.
-//!
-//! A request over a limit is answered 429 `rate_limit_reached_error`, "... please try again
-//! after N seconds" (N the whole seconds, rounded up and at least 1, until the window frees
-//! enough for it; 1 for concurrency, which frees when a request ends), with `Retry-After: N`,
-//! and no work is done: it counts against no limit. A chat completion that needs more tokens
-//! than a whole window's or day's budget could never pass: it is answered 400
-//! `invalid_request_error` naming the numbers, and is not retried by clients.
+//! What counts, and how it is answered, is told in the crate docs ("Account limits").
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -334,7 +334,7 @@ impl MockServerBuilder {
     /// [`AccountLimits::window`]. A request over a limit is answered 429
     /// `rate_limit_reached_error` with "please try again after N seconds"; every answer carries
     /// `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` when a request
-    /// limit is set. The [`crate`] docs say what counts.
+    /// limit is set. The [crate docs](crate#account-limits) say what counts.
     pub fn account_limits(mut self, limits: AccountLimits) -> Self {
         self.account_limits = limits;
         self
