@@ -195,6 +195,50 @@ pub(crate) struct BodyCut;
 /// How long a body cut short waits before failing, so that the server flushes what was sent.
 const CUT_PAUSE: Duration = Duration::from_millis(20);
 
+/// A body that keeps `held` until its last frame is sent (or it fails, or is dropped): what
+/// keeps a request counted as in flight until its answer is sent whole.
+pub(crate) struct Holding<B, T> {
+    inner: B,
+    held: Option<T>,
+}
+
+impl<B, T> Holding<B, T> {
+    pub(crate) fn new(inner: B, held: T) -> Self {
+        Self {
+            inner,
+            held: Some(held),
+        }
+    }
+}
+
+impl<B, T> Body for Holding<B, T>
+where
+    B: Body<Data = Bytes> + Unpin,
+    T: Unpin,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None | Some(Err(_)))) {
+            self.held = None;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 /// A body that advertises its inner body's full size, sends the first `keep` bytes, then fails.
 #[derive(Debug)]
 pub(crate) struct CutShort<B> {

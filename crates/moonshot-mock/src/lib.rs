@@ -118,6 +118,49 @@
 //! `exceeded_current_quota_error` (see [`Faults`]). Every response carries a unique
 //! `Msh-Request-Id` header.
 //!
+//! # Account limits
+//!
+//! With [`MockServerBuilder::account_limits`] (`moonshot-mock --tier N`, or `--concurrency`,
+//! `--rpm`, `--tpm`, `--tpd` and `--window`) the server enforces an account's rate limits:
+//! Moonshot's tiers ([`AccountLimits::tier`]) or explicit numbers, over a window of a minute or
+//! of a few hundred milliseconds in tests (a day is [`DAY_WINDOWS`] windows). What counts:
+//!
+//! - **Concurrency**: every request that passes the key check is in flight from the moment the
+//!   server takes it until its answer's last byte is sent (a streamed chat answer until its
+//!   last event).
+//! - **Requests per window** (RPM): every such request, whatever its operation (files, chat,
+//!   batches, models, ...), counts for one window from its admission: at any moment, the
+//!   requests admitted within the last window (a sliding window).
+//! - **Tokens per window** (TPM) and **per day** (TPD): only chat completions count tokens.
+//!   Token estimates do not (they generate nothing), nor do the lines of a batch (batches have
+//!   limits of their own). At admission a chat completion counts its input, as the token
+//!   estimate counts it, plus the most it may answer: `max_completion_tokens`, else
+//!   `max_tokens`, else [`DEFAULT_COMPLETION_RESERVATION`] (see
+//!   [`AccountLimits::completion_reservation`]). Once its answer is sent, the count is corrected
+//!   to its `usage.total_tokens`, the input plus the completion's actual tokens; an answer
+//!   refused after admission (a fixture's error) counts none. That input and output count
+//!   against the tokens per minute, the most an answer may take counted at admission, is an
+//!   assumption about Moonshot (whose page says tokens count input plus output), the one the
+//!   `moonshot` client's limiter makes too.
+//!
+//! A request over a limit is answered 429 `rate_limit_reached_error`, `"Your account ...
+//! request reached organization max RPM: 3, please try again after N seconds"` (`max
+//! concurrency`, `max TPM`, `max TPD` for the others), N being the whole seconds until the
+//! window frees enough for it, rounded up and at least 1 (1 for concurrency, which frees when a
+//! request ends), with `Retry-After: N`. It does no work and counts against no limit. A chat
+//! completion that needs more tokens than a whole window's (or day's) budget could never pass:
+//! it is answered 400 `invalid_request_error` naming both numbers.
+//!
+//! When a requests-per-window limit is set, every answer (2xx, 4xx and 5xx) carries, as of when
+//! it is sent (Moonshot names these headers without saying their units; these are the mock's):
+//! `X-RateLimit-Limit`, the requests per window; `X-RateLimit-Remaining`, the requests the
+//! window has room for; `X-RateLimit-Reset`, the seconds, with milliseconds (`0.417`), until the
+//! window frees a request (0 when it counts none).
+//!
+//! [`MockServer::limit_stats`] tells what the server counted, limits set or not: the peak of
+//! requests in flight, the most requests and tokens within one window, what it admitted and
+//! the 429s it sent.
+//!
 //! A client must send each request head within
 //! [`MockServerBuilder::header_read_timeout`] (10 s by default), or its connection is closed;
 //! [`MockServer::shutdown`] lets requests in flight finish for up to
@@ -162,6 +205,7 @@
 //!
 //! The `moonshot-mock` binary runs the same server from the command line: `moonshot-mock --help`.
 
+mod account_limits;
 mod batches;
 mod body;
 pub mod chat;
@@ -179,6 +223,10 @@ mod state;
 mod store;
 mod tokens;
 
+pub use account_limits::{
+    AccountLimits, AccountLimitsError, DAY_WINDOWS, DEFAULT_COMPLETION_RESERVATION, DEFAULT_WINDOW,
+    LimitStats,
+};
 pub use batches::DEFAULT_BATCH_DURATION;
 pub use chat::{ChatFixtureError, ChatFixtures, StreamFault};
 pub use faults::Faults;

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use moonshot_mock::{
-    ChatFixtures, DEFAULT_BATCH_DURATION, DEFAULT_MEMORY_LIMIT, DEFAULT_PROCESSING_DELAY, Faults,
-    MockServer, StreamFault, load_fixtures,
+    AccountLimits, ChatFixtures, DEFAULT_BATCH_DURATION, DEFAULT_MEMORY_LIMIT,
+    DEFAULT_PROCESSING_DELAY, Faults, MockServer, StreamFault, load_fixtures,
 };
 
 /// The id `--large-file` serves.
@@ -109,6 +109,32 @@ struct Args {
     /// Stop sending every streamed chat answer after N events, keeping the connection open.
     #[arg(long, value_name = "N", group = "stream_fault")]
     stream_stall_after: Option<u64>,
+
+    /// Enforce the limits of Moonshot's tier N (0 to 5): 429 rate_limit_reached_error over
+    /// them, and X-RateLimit-* headers on every answer. The flags below override its numbers.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=5))]
+    tier: Option<u8>,
+
+    /// Allow at most N requests in flight at once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    concurrency: Option<u64>,
+
+    /// Allow at most N requests in any window (--window).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    rpm: Option<u64>,
+
+    /// Allow at most N chat completion tokens (input plus max_completion_tokens, corrected to
+    /// the usage when done) in any window.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    tpm: Option<u64>,
+
+    /// Allow at most N chat completion tokens in any day (1,440 windows).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    tpd: Option<u64>,
+
+    /// The window of --rpm and --tpm (a "minute"): seconds (60) or 600ms, 1m [default: 60s].
+    #[arg(long, value_name = "DURATION", value_parser = moonshot_duration::parse_delay)]
+    window: Option<Duration>,
 }
 
 const FIXTURES_HELP: &str = "\
@@ -178,7 +204,27 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         Some(fault) => faults.stream_fault(fault),
         None => faults,
     };
+    let mut limits = match args.tier {
+        Some(tier) => AccountLimits::tier(tier)?,
+        None => AccountLimits::default(),
+    };
+    if let Some(n) = args.concurrency {
+        limits = limits.concurrency(n);
+    }
+    if let Some(n) = args.rpm {
+        limits = limits.requests_per_window(n);
+    }
+    if let Some(n) = args.tpm {
+        limits = limits.tokens_per_window(n);
+    }
+    if let Some(n) = args.tpd {
+        limits = limits.tokens_per_day(n);
+    }
+    if let Some(window) = args.window {
+        limits = limits.window(window);
+    }
     let mut builder = MockServer::builder()
+        .account_limits(limits)
         .bind(SocketAddr::new(args.bind, args.port))
         .faults(faults)
         .processing_delay(args.processing_delay.unwrap_or(DEFAULT_PROCESSING_DELAY))

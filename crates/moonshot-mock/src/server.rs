@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::json;
 use tokio::task::JoinHandle;
 
+use crate::account_limits::{AccountLimits, AccountLimitsError, LimitStats, Limiter};
 use crate::batches::{BatchStore, DEFAULT_BATCH_DURATION};
 use crate::body::filler_chunk;
 use crate::chat::ChatFixtures;
@@ -70,6 +71,9 @@ pub enum MockError {
         #[source]
         source: FileObjectError,
     },
+    /// [`MockServerBuilder::account_limits`] were given limits no request could pass.
+    #[error("invalid account limits")]
+    AccountLimits(#[from] AccountLimitsError),
     /// A batch given to [`MockServerBuilder::batches`] is not a batch object.
     #[error("invalid batch: {0}")]
     InvalidBatch(String),
@@ -106,6 +110,7 @@ pub struct MockServerBuilder {
     batch_duration: Duration,
     batches: Vec<serde_json::Map<String, serde_json::Value>>,
     limits: Limits,
+    account_limits: AccountLimits,
 }
 
 impl MockServer {
@@ -128,6 +133,7 @@ impl MockServer {
                 header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
                 shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             },
+            account_limits: AccountLimits::default(),
         }
     }
 
@@ -160,6 +166,13 @@ impl MockServer {
     /// How many requests the server has received, whatever their route or answer.
     pub fn request_count(&self) -> u64 {
         self.state.requests.load(Ordering::SeqCst)
+    }
+
+    /// What the server counted of the account's limits: requests in flight and their peak, the
+    /// most requests and tokens within one window, what it admitted, and the 429s its limits
+    /// sent. Counted whether or not limits are set (see [`MockServerBuilder::account_limits`]).
+    pub fn limit_stats(&self) -> LimitStats {
+        self.state.limiter.stats()
     }
 
     /// The ids of the batches the server holds now, sorted.
@@ -316,6 +329,17 @@ impl MockServerBuilder {
         self
     }
 
+    /// Enforces an account's rate limits (default none): Moonshot's tier with
+    /// [`AccountLimits::tier`], or explicit numbers, over a window of
+    /// [`AccountLimits::window`]. A request over a limit is answered 429
+    /// `rate_limit_reached_error` with "please try again after N seconds"; every answer carries
+    /// `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` when a request
+    /// limit is set. The [crate docs](crate#account-limits) say what counts.
+    pub fn account_limits(mut self, limits: AccountLimits) -> Self {
+        self.account_limits = limits;
+        self
+    }
+
     /// Serves these batches too, as their objects say (as `GET /v1/batches/{id}` answered them):
     /// to carry finished batches over from another server. A batch given here does not run, so
     /// give batches that have ended, and the files they name with [`MockServerBuilder::files`].
@@ -360,8 +384,9 @@ impl MockServerBuilder {
     ///
     /// [`MockError::Bind`] when the address cannot be bound; [`MockError::InvalidFailRate`],
     /// [`MockError::EmptyApiKey`], [`MockError::UnsendableApiKey`] or
-    /// [`MockError::InvalidLargeFile`] for a bad setting.
+    /// [`MockError::InvalidLargeFile`] or [`MockError::AccountLimits`] for a bad setting.
     pub async fn start(self) -> Result<MockServer, MockError> {
+        self.account_limits.check()?;
         let rate = self.faults.fail_rate;
         if !(0.0..=1.0).contains(&rate) {
             return Err(MockError::InvalidFailRate { rate });
@@ -424,6 +449,7 @@ impl MockServerBuilder {
             chunk_delay: self.chunk_delay,
             batches: BatchStore::new(self.batches, self.batch_duration),
             stopping: tokio::sync::watch::channel(false).0,
+            limiter: Limiter::new(self.account_limits),
         });
         let app = router(Arc::clone(&state));
         let task = tokio::spawn(connections::serve(
@@ -456,6 +482,7 @@ impl std::fmt::Debug for MockServerBuilder {
             .field("batches", &self.batches.len())
             .field("header_read_timeout", &self.limits.header_read_timeout)
             .field("shutdown_grace", &self.limits.shutdown_grace)
+            .field("account_limits", &self.account_limits)
             .finish_non_exhaustive()
     }
 }

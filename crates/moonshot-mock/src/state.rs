@@ -1,5 +1,6 @@
 //! What the handlers of one server share: its files, batches, fixtures, faults and settings.
 
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use axum::http::header::AUTHORIZATION;
 use bytes::Bytes;
 use tokio::sync::watch;
 
+use crate::account_limits::Limiter;
 use crate::batches::{BatchStore, Host};
 use crate::chat::ChatFixtures;
 use crate::faults::Faults;
@@ -31,6 +33,8 @@ pub(crate) struct ServerState {
     pub(crate) batches: BatchStore,
     /// Turns true when the server stops, which ends stalled streams.
     pub(crate) stopping: watch::Sender<bool>,
+    /// The account's limits, and what they counted.
+    pub(crate) limiter: Arc<Limiter>,
 }
 
 impl Host for ServerState {

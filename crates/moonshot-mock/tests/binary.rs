@@ -102,6 +102,12 @@ fn help_lists_the_options_and_the_fixture_format() {
         "--stream-cut-after",
         "--stream-error-after",
         "--stream-stall-after",
+        "--tier",
+        "--concurrency",
+        "--rpm",
+        "--tpm",
+        "--tpd",
+        "--window",
         "<id>.json",
         "user_contains",
     ] {
@@ -138,6 +144,41 @@ async fn serves_a_fixtures_directory_with_faults() {
     assert_eq!(first.headers()["retry-after"], "1");
     let second = get(&running.base_url, "/v1/files/quarterly-report", None).await;
     assert_eq!(second.status(), 200);
+}
+
+#[tokio::test]
+async fn account_limits_come_from_flags() {
+    // Tier 0: 3 requests a window; here a window of 2 s.
+    let running = Running::start(&["--tier", "0", "--window", "2s"]);
+    for remaining in ["2", "1", "0"] {
+        let response = get(&running.base_url, "/v1/models", None).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["x-ratelimit-limit"], "3");
+        assert_eq!(response.headers()["x-ratelimit-remaining"], remaining);
+    }
+    let refused = get(&running.base_url, "/v1/models", None).await;
+    assert_eq!(refused.status(), 429);
+    let body: serde_json::Value = refused.json().await.expect("a JSON body");
+    assert_eq!(body["error"]["type"], "rate_limit_reached_error");
+    let message = body["error"]["message"].as_str().expect("a message");
+    assert!(
+        message.contains("max RPM: 3, please try again after"),
+        "{message}"
+    );
+
+    // Explicit numbers override the tier's.
+    let running = Running::start(&["--tier", "0", "--rpm", "1"]);
+    let first = get(&running.base_url, "/v1/models", None).await;
+    assert_eq!(first.headers()["x-ratelimit-limit"], "1");
+    let second = get(&running.base_url, "/v1/models", None).await;
+    assert_eq!(second.status(), 429);
+}
+
+#[test]
+fn a_zero_window_stops_it_with_the_window_named() {
+    let (status, _, stderr) = run(&["--port", "0", "--rpm", "2", "--window", "0"]);
+    assert!(!status.success());
+    assert!(stderr.contains("the window is 0 long"), "{stderr}");
 }
 
 #[tokio::test]
@@ -195,6 +236,9 @@ fn bad_options_are_refused() {
         &["--latency", "100000000000000000000"],
         &["--retry-after", "-1"],
         &["--rate-limit-every", "-1"],
+        &["--tier", "6"],
+        &["--rpm", "0"],
+        &["--window", "soon"],
     ] {
         let (status, _, stderr) = run(args);
         assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");

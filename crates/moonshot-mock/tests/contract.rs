@@ -845,3 +845,49 @@ async fn chat_errors_match_the_document() {
     assert_valid(&any_error, event, "the error event");
     assert_eq!(event["error"]["type"], "server_error");
 }
+
+#[tokio::test]
+async fn account_limit_answers_match_the_document() {
+    let server = MockServer::builder()
+        .account_limits(
+            moonshot_mock::AccountLimits::default()
+                .requests_per_window(2)
+                .tokens_per_window(1_000),
+        )
+        .start()
+        .await
+        .expect("server starts");
+    let ask = |max: u64| serde_json::json!({"model": "kimi-k2.6", "max_completion_tokens": max, "messages": [{"role": "user", "content": "hi"}]});
+    // Over a whole window's tokens: a request that could never pass.
+    check_error(
+        post_chat(&server, &ask(2_000), "").await,
+        400,
+        "invalid_request_error",
+        &error_validator("post", CHAT, "400"),
+    )
+    .await;
+    let passed = post_chat(&server, &ask(10), "").await;
+    assert_eq!(passed.status(), 200);
+    assert_eq!(passed.headers()["x-ratelimit-remaining"], "1");
+    assert_eq!(
+        get(&server, &format!("/v1/files/{DEMO_PDF_ID}"), None)
+            .await
+            .status(),
+        200
+    );
+    // The document has no 429 for these operations: then the shared error schema.
+    check_error(
+        post_chat(&server, &ask(10), "").await,
+        429,
+        "rate_limit_reached_error",
+        &error_validator("post", CHAT, "429"),
+    )
+    .await;
+    check_error(
+        get(&server, &format!("/v1/files/{DEMO_PDF_ID}"), None).await,
+        429,
+        "rate_limit_reached_error",
+        &error_validator("get", FILE, "429"),
+    )
+    .await;
+}

@@ -25,7 +25,8 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use http_body::Body as _;
 
-use crate::body::CutShort;
+use crate::account_limits::{Refusal, Ticket};
+use crate::body::{CutShort, Holding};
 use crate::error::{ApiError, error};
 use crate::faults::Verdict;
 use crate::limits::{MAX_BATCH_BODY_BYTES, MAX_CHAT_BODY_BYTES};
@@ -33,6 +34,13 @@ use crate::state::ServerState;
 
 /// The response header that carries the request id, as on the real API.
 pub const REQUEST_ID_HEADER: &str = "msh-request-id";
+
+/// The requests per window of the account's limits.
+const RATE_LIMIT_LIMIT: &str = "x-ratelimit-limit";
+/// The requests the window has room for when the answer is sent.
+const RATE_LIMIT_REMAINING: &str = "x-ratelimit-remaining";
+/// Seconds (with milliseconds) until the window frees a request; 0 when it counts none.
+const RATE_LIMIT_RESET: &str = "x-ratelimit-reset";
 
 pub(crate) fn router(state: Arc<ServerState>) -> Router {
     Router::new()
@@ -79,24 +87,30 @@ pub(crate) fn router(state: Arc<ServerState>) -> Router {
         .with_state(state)
 }
 
-/// Counts, delays, checks the key, injects faults, cuts bodies and tags every response with
-/// its request id.
+/// Counts, delays, checks the key, enforces the account's limits, injects faults, cuts bodies
+/// and tags every response with its request id and the account's `X-RateLimit-*` headers.
 async fn around_every_request(
     State(state): State<Arc<ServerState>>,
     request: Request,
     next: Next,
 ) -> Response {
     let seq = state.requests.fetch_add(1, Ordering::SeqCst);
-    let (request, leftover) = drain::share_body(request);
+    let (mut request, leftover) = drain::share_body(request);
     if !state.faults.latency.is_zero() {
         tokio::time::sleep(state.faults.latency).await;
     }
+    let mut ticket = None;
     let mut response = if !state.authorized(request.headers()) {
         error(
             StatusCode::UNAUTHORIZED,
             "invalid_authentication_error",
             "Invalid Authentication",
         )
+    } else if let Err(refusal) = state.limiter.admit().map(|admitted| {
+        request.extensions_mut().insert(Arc::clone(&admitted));
+        ticket = Some(admitted);
+    }) {
+        refused(&refusal)
     } else {
         match state.faults.verdict(seq) {
             Verdict::Serve => next.run(request).await,
@@ -106,7 +120,16 @@ async fn around_every_request(
                 "Your account mock-organization<ak-mock> is suspended, please check your plan \
                  and billing details",
             ),
-            Verdict::RateLimited => rate_limited(state.faults.retry_after_secs()),
+            Verdict::RateLimited => {
+                let secs = state.faults.retry_after_secs();
+                rate_limited(
+                    &format!(
+                        "Your account mock-organization<ak-mock> request reached organization \
+                         max RPM, please try again after {secs} seconds"
+                    ),
+                    secs,
+                )
+            }
             Verdict::ServerError => error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",
@@ -124,7 +147,36 @@ async fn around_every_request(
     if let Ok(value) = HeaderValue::try_from(request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
-    response
+    if let Some(limits) = state.limiter.headers() {
+        let headers = response.headers_mut();
+        headers.insert(RATE_LIMIT_LIMIT, HeaderValue::from(limits.limit));
+        headers.insert(RATE_LIMIT_REMAINING, HeaderValue::from(limits.remaining));
+        // Seconds with millisecond precision: ASCII digits and a point, so it cannot fail.
+        if let Ok(reset) = HeaderValue::try_from(format!("{:.3}", limits.reset.as_secs_f64())) {
+            headers.insert(RATE_LIMIT_RESET, reset);
+        }
+    }
+    match ticket {
+        Some(ticket) => in_flight_until_sent(response, ticket),
+        None => response,
+    }
+}
+
+/// Keeps the request in flight until its answer's last byte is sent.
+fn in_flight_until_sent(response: Response, ticket: Arc<Ticket>) -> Response {
+    let (parts, body) = response.into_parts();
+    Response::from_parts(parts, Body::new(Holding::new(body, ticket)))
+}
+
+/// The answer to a request the account's limits refuse: 429 `rate_limit_reached_error` with
+/// `Retry-After`, or 400 `invalid_request_error` for one that could never pass.
+pub(crate) fn refused(refusal: &Refusal) -> Response {
+    match *refusal {
+        Refusal::Over {
+            retry_after_secs, ..
+        } => rate_limited(&refusal.message(), retry_after_secs),
+        Refusal::TooLarge { .. } => ApiError::invalid_request(refusal.message()).into_response(),
+    }
 }
 
 async fn unknown_route(method: Method, uri: Uri) -> Response {
@@ -198,14 +250,12 @@ pub(crate) fn unreadable_id(rejection: &PathRejection) -> Response {
     )
 }
 
-fn rate_limited(retry_after_secs: u64) -> Response {
+/// 429 `rate_limit_reached_error` with `message` and `Retry-After`.
+fn rate_limited(message: &str, retry_after_secs: u64) -> Response {
     let mut response = error(
         StatusCode::TOO_MANY_REQUESTS,
         "rate_limit_reached_error",
-        &format!(
-            "Your account mock-organization<ak-mock> request reached organization max RPM, \
-             please try again after {retry_after_secs} seconds"
-        ),
+        message,
     );
     response
         .headers_mut()
