@@ -8,7 +8,8 @@
 //!
 //! - concurrency: a place among the requests in flight, given back when the attempt ends;
 //! - requests and tokens per window: taken from a budget that each use gives back one window
-//!   after it was taken (a sliding window, so no window ever holds more than the limit);
+//!   after its request ended (a sliding window counted from the end, so that however late the
+//!   server saw the request arrive, no window of the server's holds more than the limit);
 //! - a chat request reserves its input (estimated from its body, about three bytes a token, on
 //!   the high side) plus the most it may answer (`max_completion_tokens`, else
 //!   [`Limits::completion_reservation`]), and gives back what the answer's `usage` shows it did
@@ -270,8 +271,9 @@ impl Permit {
 
     /// The request was answered, and what it used is not known: its reservation stays counted
     /// until its window ends.
-    pub fn keep(mut self) {
-        self.settle = None;
+    pub fn keep(self) {
+        let reserved = self.reserved;
+        self.settle(reserved);
     }
 }
 
@@ -303,7 +305,8 @@ impl Window {
         })
     }
 
-    /// Takes `n` units (waiting, first come first served), to come back one window later.
+    /// Takes `n` units (waiting, first come first served); they come back one window after
+    /// [`Window::schedule`] says the use ended.
     async fn take(self: &Arc<Self>, n: u64) -> Result<Arc<AtomicU64>, Error> {
         let permit = self
             .semaphore
@@ -311,10 +314,14 @@ impl Window {
             .await
             .map_err(|_| Error::Configuration("the client's limits were closed".to_owned()))?;
         permit.forget();
-        let out = Arc::new(AtomicU64::new(n));
+        Ok(Arc::new(AtomicU64::new(n)))
+    }
+
+    /// The use `out` ended now: what is left of it comes back one window later.
+    fn schedule(self: &Arc<Self>, out: Arc<AtomicU64>) {
         let first = {
             let mut taken = self.taken.lock().expect("the window's lock");
-            taken.push_back((Instant::now(), Arc::clone(&out)));
+            taken.push_back((Instant::now(), out));
             taken.len() == 1
         };
         if first {
@@ -322,7 +329,6 @@ impl Window {
             let window = Arc::clone(self);
             tokio::spawn(async move { window.give_back().await });
         }
-        Ok(out)
     }
 
     async fn give_back(self: Arc<Self>) {
@@ -450,21 +456,22 @@ impl LocalStore {
             }
             None => None,
         };
-        if let Some(requests) = &self.requests {
-            requests.take(1).await?;
-        }
         let mut outs = Vec::new();
+        if let Some(requests) = &self.requests {
+            outs.push((Arc::clone(requests), requests.take(1).await?, false));
+        }
         for window in [&self.tokens, &self.daily].into_iter().flatten() {
             if tokens > 0 {
-                outs.push((Arc::clone(window), window.take(tokens).await?));
+                outs.push((Arc::clone(window), window.take(tokens).await?, true));
             }
         }
         let settle = move |used: u64| {
             let unused = tokens.saturating_sub(used);
-            if unused > 0 {
-                for (window, out) in &outs {
-                    window.refund(out, unused);
+            for (window, out, is_tokens) in outs {
+                if is_tokens && unused > 0 {
+                    window.refund(&out, unused);
                 }
+                window.schedule(out);
             }
         };
         Ok(Permit {
