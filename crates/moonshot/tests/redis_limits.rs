@@ -144,7 +144,10 @@ async fn two_stores_never_exceed_the_limits_together() {
     let mut grants = grants.lock().expect("grants").clone();
     grants.sort();
     assert_eq!(grants.len(), 24);
-    assert!(most.load(Ordering::SeqCst) <= concurrency, "concurrency exceeded");
+    assert!(
+        most.load(Ordering::SeqCst) <= concurrency,
+        "concurrency exceeded"
+    );
     // Grants are seen a little after Redis made them: count within a window a little shorter.
     let seen = window - Duration::from_millis(50);
     for (i, first) in grants.iter().enumerate() {
@@ -186,7 +189,10 @@ async fn unused_tokens_and_cancelled_waits_come_back_to_every_store() {
     let limits = Limits::none()
         .tokens_per_minute(1_000)
         .window(Duration::from_secs(60));
-    let (a, b) = (store(&redis, limits.clone()).await, store(&redis, limits).await);
+    let (a, b) = (
+        store(&redis, limits.clone()).await,
+        store(&redis, limits).await,
+    );
     let first = a.acquire(800).await.expect("800 of 1000");
     assert_eq!(b.acquire(0).await.expect("peek").reserved(), 0);
     // 700 do not fit: this wait is cancelled.
@@ -209,7 +215,10 @@ async fn a_dead_holders_lease_comes_back_within_its_ttl_and_a_live_one_is_renewe
         return;
     };
     let limits = Limits::none().concurrency(1);
-    let (a, b) = (store(&redis, limits.clone()).await, store(&redis, limits).await);
+    let (a, b) = (
+        store(&redis, limits.clone()).await,
+        store(&redis, limits).await,
+    );
     // Held past twice the lease's 1 s life: renewed, so still held.
     let held = a.acquire(0).await.expect("the one place");
     tokio::time::sleep(Duration::from_millis(2_500)).await;
@@ -283,11 +292,7 @@ async fn without_redis_each_process_keeps_its_share_and_returns_when_it_answers(
         drop(store.acquire(0).await.expect("fallback"));
     }
     let text = String::from_utf8(traced.0.lock().expect("trace").clone()).expect("utf-8");
-    assert_eq!(
-        text.matches("Redis cannot be reached").count(),
-        1,
-        "{text}"
-    );
+    assert_eq!(text.matches("Redis cannot be reached").count(), 1, "{text}");
     assert!(!text.contains(KEY));
     redis.restart();
     let mut shared = false;
@@ -316,11 +321,15 @@ async fn without_redis_each_process_keeps_its_share_and_returns_when_it_answers(
 #[tokio::test]
 async fn bad_urls_unreachable_and_refusing_servers_are_named_at_construction() {
     let connect = |url: String| async move {
-        RedisStore::builder(url, Limits::tier(1).expect("tier"), Account::from_api_key(KEY))
-            .timeout(Duration::from_millis(500))
-            .connect()
-            .await
-            .expect_err("no store")
+        RedisStore::builder(
+            url,
+            Limits::tier(1).expect("tier"),
+            Account::from_api_key(KEY),
+        )
+        .timeout(Duration::from_millis(500))
+        .connect()
+        .await
+        .expect_err("no store")
     };
     let err = connect("not a redis url".to_owned()).await;
     assert!(matches!(err, Error::Configuration(_)), "{err:?}");
@@ -340,6 +349,9 @@ async fn bad_urls_unreachable_and_refusing_servers_are_named_at_construction() {
         return;
     };
     let err = connect(redis.url()).await;
-    assert!(err.to_string().contains("answered INFO with an error"), "{err}");
+    assert!(
+        err.to_string().contains("answered INFO with an error"),
+        "{err}"
+    );
     assert!(err.to_string().contains(&redis.url()), "{err}");
 }

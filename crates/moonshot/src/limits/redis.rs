@@ -1,34 +1,4 @@
-//! The limits of one account shared by several processes through Redis.
-//!
-//! Every process that runs with the same API key and a [`RedisStore`] on the same Redis draws
-//! from one budget:
-//!
-//! - requests and tokens per window: sliding windows kept as sorted sets (one member per
-//!   request, scored by when it was taken), checked and taken in one server-side Lua script, so
-//!   two processes never both take the last place. Times are Redis's own clock (`TIME`), so the
-//!   processes' clocks do not matter.
-//! - concurrency: a lease per request in flight, a sorted-set member scored by when it expires.
-//!   The store renews its leases every third of [`RedisStoreBuilder::lease_ttl`] while their
-//!   permits are held; a process that dies (or loses Redis) stops renewing, and its leases come
-//!   back at most `lease_ttl` later (30 s unless set).
-//! - a permit's unused tokens are given back ([`Permit::settle`](super::Permit::settle)), and a
-//!   wait cancelled after Redis granted it gives everything back.
-//! - a 429 `rate_limit_reached_error` pauses every process: the pause's end is a key that the
-//!   script reads before granting anything.
-//!
-//! Keys are `moonshot:limits:{<hash>}:<name>`, where `<hash>` is the SHA-256 of the API key
-//! (never the key itself); the braces keep them in one slot of a Redis Cluster.
-//!
-//! Waiting: a process's callers queue first come, first served (a fair tokio mutex); the one at
-//! the head asks Redis, and while Redis says there is no capacity it asks again after the time
-//! Redis names (when the oldest use of a window ends) or a short backoff (5 ms doubling to
-//! 25 ms), whichever is sooner. Between processes no order is kept: the first to ask once
-//! capacity is back gets it. Dropping the wait gives back its place and anything taken.
-//!
-//! When Redis cannot be reached (or answers with an error), the store warns once (traced) and
-//! falls back to a [`LocalStore`] of the limits divided by
-//! [`RedisStoreBuilder::replicas`] (at least one of each: never no limits). It tries Redis again
-//! at most once a second, and returns to it (traced) as soon as it answers.
+//! The limits of one account shared by several processes through Redis: [`RedisStore`].
 
 use std::collections::HashSet;
 use std::fmt;
@@ -445,7 +415,36 @@ impl Keys {
 }
 
 /// The limits' state in Redis, shared by every process that uses the same Redis and API key.
-/// See the [module's documentation](self) for how it counts, waits and falls back.
+///
+/// Every process that runs with the same API key and a [`RedisStore`] on the same Redis draws
+/// from one budget:
+///
+/// - requests and tokens per window: sliding windows kept as sorted sets (one member per
+///   request, scored by when it was taken), checked and taken in one server-side Lua script, so
+///   two processes never both take the last place. Times are Redis's own clock (`TIME`), so the
+///   processes' clocks do not matter.
+/// - concurrency: a lease per request in flight, a sorted-set member scored by when it expires.
+///   The store renews its leases every third of [`RedisStoreBuilder::lease_ttl`] while their
+///   permits are held; a process that dies (or loses Redis) stops renewing, and its leases come
+///   back at most `lease_ttl` later (30 s unless set).
+/// - a permit's unused tokens are given back ([`Permit::settle`](super::Permit::settle)), and a
+///   wait cancelled after Redis granted it gives everything back.
+/// - a 429 `rate_limit_reached_error` pauses every process: the pause's end is a key that the
+///   script reads before granting anything.
+///
+/// Keys are `moonshot:limits:{<hash>}:<name>`, where `<hash>` is the SHA-256 of the API key
+/// (never the key itself); the braces keep them in one slot of a Redis Cluster.
+///
+/// Waiting: a process's callers queue first come, first served (a fair tokio mutex); the one at
+/// the head asks Redis, and while Redis says there is no capacity it asks again after the time
+/// Redis names (when the oldest use of a window ends) or a short backoff (5 ms doubling to
+/// 25 ms), whichever is sooner. Between processes no order is kept: the first to ask once
+/// capacity is back gets it. Dropping the wait gives back its place and anything taken.
+///
+/// When Redis cannot be reached (or answers with an error), the store warns once (traced) and
+/// falls back to a [`LocalStore`] of the limits divided by
+/// [`RedisStoreBuilder::replicas`] (at least one of each: never no limits). It tries Redis again
+/// at most once a second, and returns to it (traced) as soon as it answers.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), moonshot::Error> {
