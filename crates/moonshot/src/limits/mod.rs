@@ -23,7 +23,8 @@
 //! client until the time the server names.
 //!
 //! The state sits behind [`LimitStore`], so a store shared between processes can take the place
-//! of the in-process one without touching callers.
+//! of the in-process one without touching callers: with the `redis` feature, [`RedisStore`]
+//! shares it between the replicas of a service through Redis.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -36,6 +37,11 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use crate::error::Error;
+
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "redis")]
+pub use self::redis::{Account, RedisStore, RedisStoreBuilder};
 
 /// The limits of one account: each `None` is no limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,6 +205,68 @@ impl Limits {
     }
 }
 
+impl Limits {
+    /// This process's share when `replicas` processes split the limits evenly (at least one of
+    /// each, so that no limit becomes "none").
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    fn divided(&self, replicas: u32) -> Self {
+        let replicas = replicas.max(1);
+        let share32 = |n: u32| (n / replicas).max(1);
+        let share64 = |n: u64| (n / u64::from(replicas)).max(1);
+        Self {
+            concurrency: self.concurrency.map(share32),
+            requests_per_window: self.requests_per_window.map(share32),
+            tokens_per_window: self.tokens_per_window.map(share64),
+            tokens_per_day: self.tokens_per_day.map(share64),
+            ..self.clone()
+        }
+    }
+
+    /// Refuses a request that needs more tokens than a whole window's (or day's) budget: it
+    /// would wait forever.
+    fn check_request(&self, tokens: u64) -> Result<(), Error> {
+        for (budget, limit) in [
+            ("tokens per minute", self.tokens_per_window),
+            ("tokens per day", self.tokens_per_day),
+        ] {
+            if let Some(limit) = limit
+                && tokens > limit
+            {
+                return Err(Error::InvalidInput {
+                    name: "request",
+                    reason: format!(
+                        "it may use {tokens} tokens (its input and the most it may answer), over \
+                         the account's {limit} {budget}: it could never be sent; lower \
+                         `max_completion_tokens` or shorten the input"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for `acquire`, no longer than [`Limits::max_wait`].
+    async fn bounded_wait(
+        &self,
+        acquire: impl Future<Output = Result<Permit, Error>>,
+    ) -> Result<Permit, Error> {
+        match self.max_wait {
+            Some(wait) => tokio::time::timeout(wait, acquire)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Error::InvalidInput {
+                        name: "limits",
+                        reason: format!(
+                            "no capacity under the account's limits within {wait:?} \
+                             (`Limits::max_wait`)"
+                        ),
+                    })
+                }),
+            None => acquire.await,
+        }
+    }
+}
+
 /// What a client's calls use now: for a progress display or metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -230,6 +298,8 @@ pub trait LimitStore: Send + Sync + fmt::Debug {
 /// it all back (the request was never answered).
 pub struct Permit {
     _slot: Option<OwnedSemaphorePermit>,
+    /// What a shared store holds for the request (a lease), given back when dropped.
+    _hold: Option<Box<dyn Send>>,
     settle: Option<Box<dyn FnOnce(u64) + Send>>,
     reserved: u64,
 }
@@ -247,6 +317,7 @@ impl Permit {
     pub fn unlimited() -> Self {
         Self {
             _slot: None,
+            _hold: None,
             settle: None,
             reserved: 0,
         }
@@ -426,23 +497,7 @@ impl LocalStore {
     }
 
     async fn acquire_inner(&self, tokens: u64) -> Result<Permit, Error> {
-        for (budget, limit) in [
-            ("tokens per minute", self.limits.tokens_per_window),
-            ("tokens per day", self.limits.tokens_per_day),
-        ] {
-            if let Some(limit) = limit
-                && tokens > limit
-            {
-                return Err(Error::InvalidInput {
-                    name: "request",
-                    reason: format!(
-                        "it may use {tokens} tokens (its input and the most it may answer), over \
-                         the account's {limit} {budget}: it could never be sent; lower \
-                         `max_completion_tokens` or shorten the input"
-                    ),
-                });
-            }
-        }
+        self.limits.check_request(tokens)?;
         let _turn = self.queue.lock().await;
         let paused = *self.paused_until.lock().expect("the pause's lock");
         if let Some(until) = paused {
@@ -476,6 +531,7 @@ impl LocalStore {
         };
         Ok(Permit {
             _slot: slot,
+            _hold: None,
             settle: Some(Box::new(settle)),
             reserved: tokens,
         })
@@ -484,22 +540,7 @@ impl LocalStore {
 
 impl LimitStore for LocalStore {
     fn acquire(&self, tokens: u64) -> BoxFuture<'_, Result<Permit, Error>> {
-        Box::pin(async move {
-            match self.limits.max_wait {
-                Some(wait) => tokio::time::timeout(wait, self.acquire_inner(tokens))
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(Error::InvalidInput {
-                            name: "limits",
-                            reason: format!(
-                                "no capacity under the account's limits within {wait:?} \
-                                 (`Limits::max_wait`)"
-                            ),
-                        })
-                    }),
-                None => self.acquire_inner(tokens).await,
-            }
-        })
+        Box::pin(self.limits.bounded_wait(self.acquire_inner(tokens)))
     }
 
     fn pause_until(&self, until: Instant) {
