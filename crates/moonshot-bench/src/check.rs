@@ -14,6 +14,7 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
     crate::content::check(&mut report)?;
     crate::upload::check(&mut report)?;
     crate::stream::check(&mut report)?;
+    crate::limits::check(&mut report)?;
     crate::pipeline::check(&mut report, settings)?;
     report.verdict()
 }

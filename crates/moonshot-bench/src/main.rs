@@ -40,6 +40,7 @@ mod case;
 mod chat;
 mod check;
 mod content;
+mod limits;
 mod pipeline;
 mod procfs;
 mod report;
@@ -84,6 +85,9 @@ enum Command {
     Stream(Settings),
     /// `cargo xtask gen` and the generated crate's rebuild, in a copy of the workspace.
     Pipeline(Settings),
+    /// 200 chat requests from 64 tasks against a server enforcing limits, with the client's
+    /// limits and without; the CPU a call pays for limits far above the load.
+    Limits(Settings),
     /// Every group once at tiny sizes, every contender, no timings and no pipeline build:
     /// fails, naming them, when answers are wrong.
     Check(CheckArgs),
@@ -176,6 +180,7 @@ fn main() -> ExitCode {
         Command::Upload(settings) => upload::run(&settings),
         Command::Stream(settings) => stream::run(&settings),
         Command::Pipeline(settings) => pipeline::run(&settings),
+        Command::Limits(settings) => limits::run(&settings),
         Command::Check(args) => check::run(&Settings {
             quick: true,
             breakdown: true,
