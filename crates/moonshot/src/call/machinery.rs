@@ -233,12 +233,14 @@ impl Core {
     /// As [`Core::send_with`], for a request that may use `tokens` tokens of the account's
     /// limits: `read` gets the attempt's [`Permit`] with the response, to settle it with the
     /// tokens the answer used (or keep it while a stream lasts). Failures are retried as `retry`
-    /// says. Resolves to what `read` made and the number of attempts.
+    /// says; `head_timeout`, when given, bounds the wait for the response's head (for a request
+    /// whose own timeout is long: a stream). Resolves to what `read` made and the number of
+    /// attempts.
     pub(crate) async fn send_with_permit<T, F, R, Fut>(
         &self,
         operation: &'static str,
         tokens: u64,
-        retry: Retry,
+        (retry, head_timeout): (Retry, Option<Duration>),
         build: F,
         read: R,
     ) -> Result<(T, u32), Error>
@@ -254,8 +256,16 @@ impl Core {
                     name: "request",
                     reason: e.to_string(),
                 })?;
-            let (response, _) =
-                attempt(self, self.api().send_hand_written(request, operation)).await?;
+            let sent = attempt(self, self.api().send_hand_written(request, operation));
+            let (response, _) = match head_timeout {
+                None => sent.await?,
+                Some(limit) => tokio::time::timeout(limit, sent)
+                    .await
+                    .map_err(|_| Error::Timeout {
+                        attempts: 1,
+                        source: format!("no response within {limit:?}").into(),
+                    })??,
+            };
             read(response, permit).await
         };
         self.with_permits(operation, tokens, retry, send).await

@@ -148,7 +148,7 @@ impl<'a> Chat<'a> {
             .send_with_permit(
                 "create_chat_completion",
                 tokens,
-                Retry::BeforeSending,
+                (Retry::BeforeSending, None),
                 |http, base| Ok(build(http, base, &body, Some(timeout))),
                 |response, permit| async move {
                     let answer = decode_completion(response).await?;
@@ -187,7 +187,7 @@ impl<'a> Chat<'a> {
             .send_with_permit(
                 "create_chat_completion",
                 tokens,
-                Retry::Retryable,
+                (Retry::Retryable, Some(idle)),
                 |http, base| Ok(build(http, base, &body, Some(STREAM_LIMIT))),
                 |response, permit| async move { Ok((stream::open(response, idle).await?, permit)) },
             )
