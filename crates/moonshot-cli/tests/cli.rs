@@ -1405,3 +1405,47 @@ async fn verbose_logs_never_show_a_key_the_server_echoes() {
     );
     assert!(!log.contains(KEY), "{log}");
 }
+
+/// The JSON mode asks for a whole answer, read as a stream: an answer whose events come 600 ms
+/// apart takes longer than the 1 s timeout in all, and arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_json_mode_waits_for_a_long_answer_while_its_events_keep_coming() {
+    let server = MockServer::builder()
+        .api_key(KEY)
+        .chunk_delay(Duration::from_millis(600))
+        .start()
+        .await
+        .expect("server starts");
+    let url = server.base_url();
+    let args = [
+        "--base-url",
+        &url,
+        "--api-key",
+        KEY,
+        "--max-retries",
+        "0",
+        "--timeout",
+        "1",
+        "chat",
+        "--no-thinking",
+        "--model",
+        "kimi-k2.5",
+        "Hello?",
+    ];
+
+    let out = moonshot(&args).await;
+
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON when piped");
+    assert!(
+        answer["content"].as_str().is_some_and(|c| !c.is_empty()),
+        "{answer}"
+    );
+    assert_eq!(answer["finish_reason"], "stop", "{answer}");
+    assert!(
+        answer["usage"]["total_tokens"]
+            .as_u64()
+            .is_some_and(|t| t > 0),
+        "{answer}"
+    );
+}
