@@ -1424,7 +1424,8 @@ async fn chat_json_mode_waits_for_a_long_answer_while_its_events_keep_coming() {
             let n = socket.read(&mut buf).await.expect("read");
             request.extend_from_slice(&buf[..n]);
         }
-        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
+        let head =
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
         socket.write_all(head.as_bytes()).await.expect("write");
         let chunk = |delta: &str, finish: &str| {
             format!(
@@ -1434,7 +1435,10 @@ async fn chat_json_mode_waits_for_a_long_answer_while_its_events_keep_coming() {
         for data in [
             chunk(r#"{"content":"Hel"}"#, "null"),
             chunk(r#"{"content":"lo"}"#, "null"),
-            chunk("{}", r#""stop","usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}"#),
+            chunk(
+                "{}",
+                r#""stop","usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}"#,
+            ),
             "[DONE]".to_owned(),
         ] {
             tokio::time::sleep(Duration::from_millis(400)).await;

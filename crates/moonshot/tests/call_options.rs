@@ -26,7 +26,12 @@ fn client(base_url: &str) -> Client {
 
 #[tokio::test]
 async fn per_call_options_override_the_clients_timeout_retries_and_headers() {
-    let slow = || Reply::Delayed(Duration::from_millis(500), Box::new(Reply::json(200, &balance())));
+    let slow = || {
+        Reply::Delayed(
+            Duration::from_millis(500),
+            Box::new(Reply::json(200, &balance())),
+        )
+    };
     let server = ScriptedServer::start(vec![slow()]).await;
     let client = client(&server.base_url());
 
@@ -56,7 +61,10 @@ async fn per_call_options_override_the_clients_timeout_retries_and_headers() {
     assert!(!server.requests()[4].to_ascii_lowercase().contains("x-team"));
 
     // Retries: none on the handle, where the client makes two.
-    server.answer(vec![Reply::json(500, &moonshot_error("server_error", "down"))]);
+    server.answer(vec![Reply::json(
+        500,
+        &moonshot_error("server_error", "down"),
+    )]);
     let once = client
         .with_options(CallOptions::new().max_retries(0))
         .expect("options");
@@ -92,7 +100,11 @@ async fn per_call_options_reach_chat_and_the_streams_wait() {
         .expect("answers");
 
     assert_eq!(answer.content(), "HiHi");
-    assert!(server.requests()[0].to_ascii_lowercase().contains("x-gateway-route: eu"));
+    assert!(
+        server.requests()[0]
+            .to_ascii_lowercase()
+            .contains("x-gateway-route: eu")
+    );
 }
 
 #[tokio::test]
@@ -101,24 +113,44 @@ async fn bad_options_are_refused_before_anything_is_sent() {
     let client = client(&server.base_url());
 
     for (options, name, says) in [
-        (CallOptions::new().timeout(Duration::ZERO), "timeout", "zero"),
+        (
+            CallOptions::new().timeout(Duration::ZERO),
+            "timeout",
+            "zero",
+        ),
         (
             CallOptions::new().generation_timeout(Duration::ZERO),
             "generation_timeout",
             "zero",
         ),
-        (CallOptions::new().header("X Team", "a"), "header", "`X Team`"),
+        (
+            CallOptions::new().header("X Team", "a"),
+            "header",
+            "`X Team`",
+        ),
         (CallOptions::new().header("", "a"), "header", "``"),
-        (CallOptions::new().header("X-Team", "a\r\nX-Evil: 1"), "header", "`X-Team`"),
+        (
+            CallOptions::new().header("X-Team", "a\r\nX-Evil: 1"),
+            "header",
+            "`X-Team`",
+        ),
         (
             CallOptions::new().header("Authorization", "Bearer other"),
             "header",
             "`Authorization`",
         ),
-        (CallOptions::new().header("content-length", "1"), "header", "`content-length`"),
+        (
+            CallOptions::new().header("content-length", "1"),
+            "header",
+            "`content-length`",
+        ),
     ] {
         let error = client.with_options(options).expect_err("refused");
-        let Error::InvalidInput { name: refused, reason } = &error else {
+        let Error::InvalidInput {
+            name: refused,
+            reason,
+        } = &error
+        else {
             panic!("{error:?}");
         };
         assert_eq!(*refused, name, "{error}");

@@ -60,7 +60,11 @@ async fn a_whole_answer_sends_only_what_was_set() {
     // Read as a stream underneath (a server answering JSON is taken at its word); then as a
     // request without `stream`.
     let streamed = chat.chat().create(request.clone()).await.expect("answers");
-    let unstreamed = chat.chat().create_unstreamed(request).await.expect("answers");
+    let unstreamed = chat
+        .chat()
+        .create_unstreamed(request)
+        .await
+        .expect("answers");
 
     for answer in [&streamed, &unstreamed] {
         assert_eq!(answer.content(), "Paris.");

@@ -40,8 +40,10 @@ fn thinking_answer(n: usize) -> Vec<String> {
          "function": {"name": "lookup", "arguments": "{\"city\":"}}]}})));
     data.push(chunk(json!({"index": 0, "delta": {"tool_calls": [
         {"index": 0, "function": {"arguments": "\"Paris\"}"}}]}})));
-    data.push(chunk(json!({"index": 0, "delta": {}, "finish_reason": "tool_calls",
-        "usage": {"prompt_tokens": 9, "completion_tokens": 30, "total_tokens": 39}})));
+    data.push(chunk(
+        json!({"index": 0, "delta": {}, "finish_reason": "tool_calls",
+        "usage": {"prompt_tokens": 9, "completion_tokens": 30, "total_tokens": 39}}),
+    ));
     data.push("[DONE]".to_owned());
     data
 }
@@ -63,16 +65,16 @@ async fn a_whole_answer_longer_than_the_timeout_arrives_while_events_keep_coming
     let answer = client.chat().create(ask()).await.expect("the whole answer");
 
     assert_eq!(answer.content(), "Paris");
-    assert_eq!(
-        answer.reasoning(),
-        Some("step 0. step 1. step 2. step 3. ")
-    );
+    assert_eq!(answer.reasoning(), Some("step 0. step 1. step 2. step 3. "));
     let call = &answer.tool_calls()[0];
     assert_eq!(call.id.as_deref(), Some("call-1"));
     let function = call.function.as_ref().expect("a function");
     assert_eq!(function.name.as_deref(), Some("lookup"));
     assert_eq!(function.arguments.as_deref(), Some(r#"{"city":"Paris"}"#));
-    assert_eq!(answer.finish_reason().map(|r| r.as_str()), Some("tool_calls"));
+    assert_eq!(
+        answer.finish_reason().map(|r| r.as_str()),
+        Some("tool_calls")
+    );
     assert_eq!(answer.usage.as_ref().and_then(|u| u.total_tokens), Some(39));
     assert_eq!(answer.id.as_deref(), Some("chatcmpl-7"));
     assert_eq!(answer.model.as_deref(), Some("kimi-k2.6"));
@@ -87,7 +89,10 @@ async fn a_whole_answer_longer_than_the_timeout_arrives_while_events_keep_coming
 async fn a_whole_answer_from_a_silent_server_times_out_and_is_retried() {
     for silent in [
         // No answer at all.
-        Reply::Delayed(Duration::from_secs(30), Box::new(Reply::events(&["[DONE]"]))),
+        Reply::Delayed(
+            Duration::from_secs(30),
+            Box::new(Reply::events(&["[DONE]"])),
+        ),
         // A head, then nothing.
         Reply::Stalled { body: Vec::new() },
     ] {
@@ -106,7 +111,8 @@ async fn a_whole_answer_from_a_silent_server_times_out_and_is_retried() {
 #[tokio::test]
 async fn a_whole_answer_that_breaks_after_its_first_chunk_is_not_asked_again() {
     let first = chunk(json!({"index": 0, "delta": {"content": "The answer is"}}));
-    let error_event = json!({"error": {"message": "overloaded", "type": "engine_overloaded_error"}});
+    let error_event =
+        json!({"error": {"message": "overloaded", "type": "engine_overloaded_error"}});
     for broken in [
         // The connection ends without `[DONE]`.
         Reply::events(&[&first]),

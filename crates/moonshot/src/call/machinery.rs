@@ -259,12 +259,14 @@ impl Core {
             let sent = attempt(self, self.api().send_hand_written(request, operation));
             let (response, _) = match head_timeout {
                 None => sent.await?,
-                Some(limit) => tokio::time::timeout(limit, sent)
-                    .await
-                    .map_err(|_| Error::Timeout {
-                        attempts: 1,
-                        source: format!("no response within {limit:?}").into(),
-                    })??,
+                Some(limit) => {
+                    tokio::time::timeout(limit, sent)
+                        .await
+                        .map_err(|_| Error::Timeout {
+                            attempts: 1,
+                            source: format!("no response within {limit:?}").into(),
+                        })??
+                }
             };
             read(response, permit).await
         };
@@ -358,9 +360,7 @@ impl Core {
         // the loop as its first attempt's outcome, and the loop takes it from there; its
         // attempts are boxed, so that the call's future does not hold a second attempt inline.
         let mut first = match traced().await {
-            Err(error) if retry.allows(&error) && self.retry_policy().retries() > 0 => {
-                Some(error)
-            }
+            Err(error) if retry.allows(&error) && self.retry_policy().retries() > 0 => Some(error),
             done => return done,
         };
         let limit = self.retry_policy().retry_after_limit();

@@ -22,8 +22,8 @@ mod options;
 mod untyped;
 
 pub use head::ResponseHead;
-pub use options::CallOptions;
 pub(crate) use machinery::{Replay, Retry, decode_json};
+pub use options::CallOptions;
 
 /// What every call of one client shares: the generated client, and the settings it runs with.
 /// Built by the client's builder; resources read it through the methods below. A copy with

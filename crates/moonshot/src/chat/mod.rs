@@ -81,10 +81,11 @@ impl<'a> Chat<'a> {
         if request.as_request().stream_options.is_none() {
             // OpenAI-style servers send a stream's usage only when asked; Moonshot sends it in
             // the last chunk's choice anyway.
-            request.request_mut().stream_options =
-                Some(moonshot_api::types::CreateChatCompletionRequestStreamOptions {
+            request.request_mut().stream_options = Some(
+                moonshot_api::types::CreateChatCompletionRequestStreamOptions {
                     include_usage: Some(true),
-                });
+                },
+            );
         }
         let (mut stream, attempts) = self.open(request).await?;
         let mut others = accumulate::OtherChoices::default();

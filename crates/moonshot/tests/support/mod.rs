@@ -256,7 +256,8 @@ async fn write_reply(socket: &mut tokio::net::TcpStream, reply: Reply) {
             // Dropping the socket closes the connection before the declared length.
         }
         Reply::Paced { gap, data } => {
-            let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
+            let head =
+                "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
             let _ = socket.write_all(head.as_bytes()).await;
             for data in data {
                 tokio::time::sleep(gap).await;
