@@ -93,6 +93,16 @@ impl CallContext {
         }
     }
 
+    /// The headers added to each request.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The whole-request timeout set on each request that has none of its own.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
     /// Runs `call` (one or more generated-client calls) with this context. Within it,
     /// [`CallContext::take_head`] gives the head of the last response received.
     pub fn scope<F: Future>(self, call: F) -> impl Future<Output = F::Output> {

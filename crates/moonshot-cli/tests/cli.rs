@@ -1405,3 +1405,69 @@ async fn verbose_logs_never_show_a_key_the_server_echoes() {
     );
     assert!(!log.contains(KEY), "{log}");
 }
+
+/// The JSON mode asks for a whole answer, read as a stream: a server that answers with events
+/// 400 ms apart, over a second in all against a 1 s timeout, is waited for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_json_mode_waits_for_a_long_answer_while_its_events_keep_coming() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.expect("a request");
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        // The head, then a body small enough to arrive with it or just after.
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = socket.read(&mut buf).await.expect("read");
+            request.extend_from_slice(&buf[..n]);
+        }
+        let head =
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
+        socket.write_all(head.as_bytes()).await.expect("write");
+        let chunk = |delta: &str, finish: &str| {
+            format!(
+                r#"{{"id":"c1","model":"kimi-k2.5","created":1,"choices":[{{"index":0,"delta":{delta},"finish_reason":{finish}}}]}}"#
+            )
+        };
+        for data in [
+            chunk(r#"{"content":"Hel"}"#, "null"),
+            chunk(r#"{"content":"lo"}"#, "null"),
+            chunk(
+                "{}",
+                r#""stop","usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}"#,
+            ),
+            "[DONE]".to_owned(),
+        ] {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            let event = format!("data: {data}\n\n");
+            socket.write_all(event.as_bytes()).await.expect("write");
+        }
+        socket.shutdown().await.expect("close");
+    });
+    let args = [
+        "--base-url",
+        &url,
+        "--api-key",
+        KEY,
+        "--max-retries",
+        "0",
+        "--timeout",
+        "1",
+        "chat",
+        "--no-thinking",
+        "--model",
+        "kimi-k2.5",
+        "Hello?",
+    ];
+
+    let out = moonshot(&args).await;
+
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON when piped");
+    assert_eq!(answer["content"], "Hello", "{answer}");
+    assert_eq!(answer["finish_reason"], "stop", "{answer}");
+    assert_eq!(answer["usage"]["total_tokens"], 5, "{answer}");
+}

@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::balance::Balances;
 use crate::batches::Batches;
-use crate::call::{Core, ResponseHead};
+use crate::call::{CallOptions, Core, ResponseHead};
 use crate::chat::Chat;
 use crate::error::Error;
 use crate::files::Files;
@@ -32,6 +32,7 @@ pub const BASE_URL_ENV: &str = "MOONSHOT_BASE_URL";
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_GENERATION_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 /// A client for Moonshot's platform API. Cheap to clone (one shared connection pool); `Send`
 /// and `Sync`.
@@ -88,6 +89,31 @@ impl Client {
     /// A builder for every setting.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
+    }
+
+    /// A handle on this client whose calls run with `options` over the client's settings
+    /// (timeout, retries, extra headers); every resource works on it. It shares the client's
+    /// connections and limits: making one costs a few small copies, not a new HTTP client.
+    ///
+    /// ```no_run
+    /// # async fn run(client: moonshot::Client) -> Result<(), moonshot::Error> {
+    /// use std::time::Duration;
+    /// let patient = client.with_options(
+    ///     moonshot::CallOptions::new().timeout(Duration::from_secs(300)).max_retries(5),
+    /// )?;
+    /// let batch = patient.batches().wait("batch-1", Duration::from_secs(3600)).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the option: a timeout of zero, or a header that cannot be
+    /// sent (not a valid name or value, or `Authorization`, `Host`, `Content-Length`,
+    /// `Transfer-Encoding`, `Connection`). Nothing is sent.
+    pub fn with_options(&self, options: CallOptions) -> Result<Self, Error> {
+        Ok(Self {
+            core: Arc::new(self.core.with_options(options)?),
+        })
     }
 
     /// What this client's calls use of the account's limits now (for a progress display or
@@ -232,6 +258,7 @@ pub struct ClientBuilder {
     base_url: Option<String>,
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
+    generation_timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
     user_agent: Option<String>,
     http_client: Option<reqwest::Client>,
@@ -246,6 +273,7 @@ impl fmt::Debug for ClientBuilder {
             .field("base_url", &self.base_url.as_deref().map(without_user_info))
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
+            .field("generation_timeout", &self.generation_timeout)
             .field("retry", &self.retry)
             .field("user_agent", &self.user_agent)
             .finish_non_exhaustive()
@@ -274,11 +302,21 @@ impl ClientBuilder {
         self.base_url(CHINA_BASE_URL)
     }
 
-    /// The time allowed for one attempt, body included (default 60 s). Raise it to stream very
-    /// large contents over slow links.
+    /// The time allowed for one attempt, body included (default 60 s); for a streamed answer,
+    /// and so for [`Chat::create`](crate::chat::Chat::create), the longest wait between two
+    /// events. Raise it to move very large contents over slow links.
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// The time allowed for a whole chat answer asked for without a stream
+    /// ([`Chat::create_unstreamed`](crate::chat::Chat::create_unstreamed)), from sending the
+    /// request to the answer's end (default 10 minutes).
+    #[must_use]
+    pub fn generation_timeout(mut self, timeout: Duration) -> Self {
+        self.generation_timeout = Some(timeout);
         self
     }
 
@@ -407,6 +445,9 @@ impl ClientBuilder {
                 base_url,
                 context,
                 timeout,
+                generation_timeout: self
+                    .generation_timeout
+                    .unwrap_or(DEFAULT_GENERATION_TIMEOUT),
                 retry: self.retry.unwrap_or_default(),
                 limits,
                 completion_reservation,

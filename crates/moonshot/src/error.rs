@@ -303,7 +303,7 @@ impl Error {
             | Self::Connection { attempts, .. }
             | Self::InvalidHttp { attempts, .. }
             | Self::UndecodableResponse { attempts, .. } => *attempts,
-            Self::NotReplayed { source } => source.attempts(),
+            Self::NotReplayed { source } | Self::StreamBroken { source, .. } => source.attempts(),
             other => other.api_error().map_or(0, |e| e.attempts),
         }
     }
@@ -330,7 +330,9 @@ impl Error {
             | Self::Connection { attempts, .. }
             | Self::InvalidHttp { attempts, .. }
             | Self::UndecodableResponse { attempts, .. } => *attempts = n,
-            Self::NotReplayed { source } => source.set_attempts(n),
+            Self::NotReplayed { source } | Self::StreamBroken { source, .. } => {
+                source.set_attempts(n);
+            }
             other => {
                 if let Some(e) = api_error_of!(other, e => &mut **e) {
                     e.attempts = n;

@@ -65,7 +65,7 @@ mod retry;
 pub mod tokenizers;
 mod wait;
 
-pub use call::ResponseHead;
+pub use call::{CallOptions, ResponseHead};
 pub use client::{
     API_KEY_ENV, BASE_URL_ENV, CHINA_BASE_URL, Client, ClientBuilder, GLOBAL_BASE_URL,
 };

@@ -51,34 +51,42 @@ async fn a_whole_answer_sends_only_what_was_set() {
         "stop",
     )])
     .await;
+    let request = ChatRequest::new("kimi-k2.6")
+        .system("Be brief.")
+        .user("Capital of France?")
+        .thinking(true);
+    let chat = client(&server.base_url());
 
-    let answer = client(&server.base_url())
+    // Read as a stream underneath (a server answering JSON is taken at its word); then as a
+    // request without `stream`.
+    let streamed = chat.chat().create(request.clone()).await.expect("answers");
+    let unstreamed = chat
         .chat()
-        .create(
-            ChatRequest::new("kimi-k2.6")
-                .system("Be brief.")
-                .user("Capital of France?")
-                .thinking(true),
-        )
+        .create_unstreamed(request)
         .await
         .expect("answers");
 
-    assert_eq!(answer.content(), "Paris.");
-    assert_eq!(answer.reasoning(), Some("Easy."));
-    assert_eq!(answer.finish_reason().map(|r| r.as_str()), Some("stop"));
-    assert_eq!(answer.usage.as_ref().and_then(|u| u.total_tokens), Some(7));
+    for answer in [&streamed, &unstreamed] {
+        assert_eq!(answer.content(), "Paris.");
+        assert_eq!(answer.reasoning(), Some("Easy."));
+        assert_eq!(answer.finish_reason().map(|r| r.as_str()), Some("stop"));
+        assert_eq!(answer.usage.as_ref().and_then(|u| u.total_tokens), Some(7));
+        assert_eq!(answer.attempts(), 1);
+    }
     assert!(server.requests()[0].starts_with("POST /v1/chat/completions HTTP/1.1"));
-    assert_eq!(
-        body(&server, 0),
-        json!({
-            "model": "kimi-k2.6",
-            "messages": [
-                {"role": "system", "content": "Be brief."},
-                {"role": "user", "content": "Capital of France?"}
-            ],
-            "thinking": {"type": "enabled"}
-        })
-    );
+    let sent = json!({
+        "model": "kimi-k2.6",
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Capital of France?"}
+        ],
+        "thinking": {"type": "enabled"}
+    });
+    let mut as_stream = sent.clone();
+    as_stream["stream"] = json!(true);
+    as_stream["stream_options"] = json!({"include_usage": true});
+    assert_eq!(body(&server, 0), as_stream);
+    assert_eq!(body(&server, 1), sent);
 }
 
 #[tokio::test]

@@ -139,7 +139,7 @@ async fn extra_fields_are_sent_beside_the_typed_ones() {
 
     client(&server.base_url())
         .chat()
-        .create(request.clone())
+        .create_unstreamed(request.clone())
         .await
         .expect("answers");
     client(&server.base_url())

@@ -24,7 +24,7 @@ use tracing::Instrument as _;
 
 use super::Core;
 use crate::error::Error;
-use crate::error::map::{map_error, transport_error, undecodable};
+use crate::error::map::{failed_before_sending, map_error, transport_error, undecodable};
 use crate::limits::Permit;
 
 /// What a generated operation's future resolves to.
@@ -33,6 +33,28 @@ type Generated<T> = Result<ResponseValue<T>, moonshot_api::Error<ErrorResponse>>
 /// The most a Content-Length header may make [`Core::call_bytes`] reserve up front (the API's
 /// largest file is 100 MB, its text less).
 const MAX_RESERVED_BODY: usize = 128 * 1024 * 1024;
+
+/// Which failed attempts of a call are sent again (as far as the retry policy allows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Retry {
+    /// Every failure that says it may succeed if made again ([`Error::is_retryable`]).
+    Retryable,
+    /// Only a failure before the request was sent (no connection): a request the server got
+    /// may be working on an answer, and would be paid for twice.
+    BeforeSending,
+    /// None.
+    Never,
+}
+
+impl Retry {
+    fn allows(self, error: &Error) -> bool {
+        match self {
+            Self::Retryable => error.is_retryable(),
+            Self::BeforeSending => failed_before_sending(error),
+            Self::Never => false,
+        }
+    }
+}
 
 /// Whether a failed attempt of a hand-written request may be sent again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,7 +181,7 @@ impl Core {
         match replay {
             Replay::Allowed => self.with_retries(operation, send).await,
             Replay::OneShot => self
-                .with_retries_limited(operation, send, false)
+                .with_retries_limited(operation, send, Retry::Never)
                 .await
                 .map_err(Error::not_replayed),
         }
@@ -173,14 +195,15 @@ impl Core {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, Error>>,
     {
-        self.with_retries_limited(operation, attempt, true).await
+        self.with_retries_limited(operation, attempt, Retry::Retryable)
+            .await
     }
 
     async fn with_retries_limited<T, F, Fut>(
         &self,
         operation: &'static str,
         attempt: F,
-        retry: bool,
+        retry: Retry,
     ) -> Result<T, Error>
     where
         F: Fn() -> Fut,
@@ -194,27 +217,44 @@ impl Core {
             })
         })
         .await
+        .map(|(value, _)| value)
     }
 
     /// As [`Core::send_with`], for a request that may use `tokens` tokens of the account's
     /// limits: `read` gets the attempt's [`Permit`] with the response, to settle it with the
-    /// tokens the answer used (or keep it while a stream lasts).
+    /// tokens the answer used (or keep it while a stream lasts). Failures are retried as `retry`
+    /// says; `head_timeout`, when given, bounds the wait for the response's head (for a request
+    /// whose own timeout is long: a stream). Resolves to what `read` made and the number of
+    /// attempts.
     pub(crate) async fn send_with_permit<T, F, R, Fut>(
         &self,
         operation: &'static str,
         tokens: u64,
+        (retry, head_timeout): (Retry, Option<Duration>),
         build: F,
         read: R,
-    ) -> Result<T, Error>
+    ) -> Result<(T, u32), Error>
     where
         F: Fn(&reqwest::Client, &str) -> Result<reqwest::RequestBuilder, Error>,
         R: Fn(reqwest::Response, Permit) -> Fut,
         Fut: Future<Output = Result<T, Error>>,
     {
         let send = |permit: Permit| async {
-            read(self.send_built(operation, &build).await?, permit).await
+            let sent = self.send_built(operation, &build);
+            let response = match head_timeout {
+                None => sent.await?,
+                Some(limit) => {
+                    tokio::time::timeout(limit, sent)
+                        .await
+                        .map_err(|_| Error::Timeout {
+                            attempts: 1,
+                            source: format!("no response within {limit:?}").into(),
+                        })??
+                }
+            };
+            read(response, permit).await
         };
-        self.with_permits(operation, tokens, true, send).await
+        self.with_permits(operation, tokens, retry, send).await
     }
 
     /// One attempt of a hand-built request: `build` makes it from the HTTP client and the base
@@ -238,14 +278,15 @@ impl Core {
     }
 
     /// Runs `attempt` with a place under the account's limits (waited for, outside the
-    /// attempt's timeout), retried as [`Core::with_retries`] says.
+    /// attempt's timeout), retried as `retry` and the policy say. Resolves to its value and the
+    /// number of attempts made.
     async fn with_permits<T, F, Fut>(
         &self,
         operation: &'static str,
         tokens: u64,
-        retry: bool,
+        retry: Retry,
         attempt: F,
-    ) -> Result<T, Error>
+    ) -> Result<(T, u32), Error>
     where
         F: Fn(Permit) -> Fut,
         Fut: Future<Output = Result<T, Error>>,
@@ -271,10 +312,14 @@ impl Core {
             .clone()
             .scope(self.retry_loop(operation, &attempts, attempt, retry))
             .await;
-        result.map_err(|mut error| {
-            error.set_attempts(attempts.load(Ordering::Relaxed));
-            error
-        })
+        let attempts = attempts.load(Ordering::Relaxed);
+        match result {
+            Ok(value) => Ok((value, attempts)),
+            Err(mut error) => {
+                error.set_attempts(attempts);
+                Err(error)
+            }
+        }
     }
 
     /// The attempts of one call: the first one directly, the rest in backon's retry loop.
@@ -283,7 +328,7 @@ impl Core {
         operation: &'static str,
         attempts: &AtomicU32,
         mut attempt: F,
-        retry: bool,
+        retry: Retry,
     ) -> Result<T, Error>
     where
         F: FnMut() -> Fut,
@@ -319,9 +364,7 @@ impl Core {
         // the loop as its first attempt's outcome, and the loop takes it from there; its
         // attempts are boxed, so that the call's future does not hold a second attempt inline.
         let mut first = match traced().await {
-            Err(error) if retry && error.is_retryable() && self.retry_policy().retries() > 0 => {
-                Some(error)
-            }
+            Err(error) if retry.allows(&error) && self.retry_policy().retries() > 0 => Some(error),
             done => return done,
         };
         let limit = self.retry_policy().retry_after_limit();
@@ -331,7 +374,7 @@ impl Core {
         })
         .retry(self.retry_policy().delays())
         .sleep(tokio::time::sleep)
-        .when(Error::is_retryable)
+        .when(|error| retry.allows(error))
         .adjust(move |error, computed| {
             let computed = computed?;
             match error.retry_after() {

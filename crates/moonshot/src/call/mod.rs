@@ -18,13 +18,17 @@ use crate::retry::RetryPolicy;
 
 mod head;
 mod machinery;
+mod options;
 mod untyped;
 
 pub use head::ResponseHead;
-pub(crate) use machinery::{Replay, decode_json};
+pub(crate) use machinery::{Replay, Retry, decode_json};
+pub use options::CallOptions;
 
 /// What every call of one client shares: the generated client, and the settings it runs with.
-/// Built by the client's builder; resources read it through the methods below.
+/// Built by the client's builder; resources read it through the methods below. A copy with
+/// other settings ([`CallOptions`]) shares the HTTP client, its connections and the limits.
+#[derive(Clone)]
 pub(crate) struct Core {
     pub(crate) api: moonshot_api::Client,
     /// Kept to remove it from any text a server echoes it in.
@@ -35,6 +39,8 @@ pub(crate) struct Core {
     /// to each request, and the timeout. Empty for a client built here, which carries them.
     pub(crate) context: CallContext,
     pub(crate) timeout: Duration,
+    /// The time allowed for a whole answer asked for without a stream.
+    pub(crate) generation_timeout: Duration,
     pub(crate) retry: RetryPolicy,
     /// The account's limits every call waits under, when set.
     pub(crate) limits: Option<std::sync::Arc<dyn crate::limits::LimitStore>>,
@@ -102,5 +108,10 @@ impl Core {
     /// The timeout of one attempt; for a stream, the longest wait between two events.
     pub(crate) fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// The time allowed for a whole answer asked for without a stream.
+    pub(crate) fn generation_timeout(&self) -> Duration {
+        self.generation_timeout
     }
 }

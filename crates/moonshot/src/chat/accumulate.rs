@@ -1,9 +1,12 @@
 //! Rebuilding a whole answer from the chunks of a stream.
 
+use std::collections::BTreeMap;
+
 use moonshot_api::types::{
-    ChatCompletionChunk, ChoiceDeltaFinishReason, Message, ToolCall, ToolCallFunction,
-    ToolCallType, Usage,
+    ChatCompletionChunk, ChatCompletionResponse, ChoiceDelta, ChoiceDeltaFinishReason, Message,
+    ToolCall, ToolCallFunction, ToolCallType, Usage,
 };
+use serde_json::json;
 
 /// The answer so far, rebuilt from a stream's chunks: content, reasoning, and tool calls
 /// assembled from their fragments by index. Reads the first choice (Moonshot streams one).
@@ -25,6 +28,7 @@ use moonshot_api::types::{
 pub struct ChatAccumulator {
     id: Option<String>,
     model: Option<String>,
+    created: Option<i64>,
     content: String,
     reasoning: String,
     tool_calls: Vec<ToolCall>,
@@ -42,6 +46,9 @@ impl ChatAccumulator {
         }
         if self.model.is_none() {
             self.model.clone_from(&chunk.model);
+        }
+        if self.created.is_none() {
+            self.created = chunk.created;
         }
         if let Some(usage) = &chunk.usage {
             self.usage = Some(usage.clone());
@@ -129,6 +136,11 @@ impl ChatAccumulator {
         self.model.as_deref()
     }
 
+    /// When the completion was created (Unix seconds), as its chunks say.
+    pub fn created(&self) -> Option<i64> {
+        self.created
+    }
+
     /// How many chunks were added.
     pub fn chunks(&self) -> u64 {
         self.chunks
@@ -142,5 +154,59 @@ impl ChatAccumulator {
             self.reasoning().map(str::to_owned),
             self.tool_calls.clone(),
         )
+    }
+}
+
+/// The choices after the first of a streamed answer (a request for several answers streams them
+/// side by side, told apart by their index), each rebuilt as a [`ChatAccumulator`] rebuilds the
+/// first; with the first, the whole completion.
+#[derive(Debug, Default)]
+pub(crate) struct OtherChoices(BTreeMap<i64, ChatAccumulator>);
+
+impl OtherChoices {
+    /// Adds the choices of `chunk` other than the first (nearly always none: nothing is done).
+    pub(crate) fn push(&mut self, chunk: &ChatCompletionChunk) {
+        for choice in chunk.choices.iter().filter(|c| c.index.unwrap_or(0) != 0) {
+            let index = choice.index.unwrap_or(0);
+            let alone = ChatCompletionChunk {
+                choices: vec![ChoiceDelta {
+                    index: Some(0),
+                    ..choice.clone()
+                }],
+                ..ChatCompletionChunk::default()
+            };
+            self.0.entry(index).or_default().push(&alone);
+        }
+    }
+
+    /// The whole completion the chunks made, `first` holding its first choice, the id, model,
+    /// creation time and usage: the same response a request without `stream` is answered with.
+    pub(crate) fn completion(
+        self,
+        first: &ChatAccumulator,
+    ) -> Result<ChatCompletionResponse, serde_json::Error> {
+        let choice = |index: i64, answer: &ChatAccumulator| {
+            json!({
+                "index": index,
+                "finish_reason": answer.finish_reason,
+                "message": {
+                    "role": "assistant",
+                    "content": answer.content,
+                    "reasoning_content": answer.reasoning(),
+                    "tool_calls": answer.tool_calls,
+                },
+            })
+        };
+        let choices: Vec<_> = std::iter::once(choice(0, first))
+            .chain(self.0.iter().map(|(index, answer)| choice(*index, answer)))
+            .collect();
+        serde_json::from_value(json!({
+            "id": first.id,
+            "object": "chat.completion",
+            "created": first.created,
+            "model": first.model,
+            "choices": choices,
+            "usage": first.usage,
+        }))
     }
 }

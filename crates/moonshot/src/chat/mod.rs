@@ -38,7 +38,9 @@ pub use request::{ChatModel, ChatRequest, MAX_STOP_WORDS, ReasoningEffort};
 pub use stream::ChatStream;
 pub use tools::{Tool, Toolbox, WEB_SEARCH, arguments};
 
-use crate::call::Core;
+use futures::StreamExt as _;
+
+use crate::call::{Core, Retry};
 use crate::error::Error;
 use crate::error::map::{error_from_body, request_id, transport_error, undecodable};
 
@@ -57,24 +59,98 @@ impl<'a> Chat<'a> {
         Self { client }
     }
 
-    /// Asks for a whole answer.
+    /// Asks for a whole answer. It is read as a stream underneath (the request goes with
+    /// `stream: true` and `stream_options.include_usage` unless the request sets its own), and
+    /// the [`ChatCompletion`] is assembled from the chunks: the same answer as without `stream`,
+    /// with content, reasoning, tool calls, finish reason, usage, id, model and time. So only the
+    /// wait between two events is bounded by the client's timeout, and a long answer of a
+    /// thinking model takes as long as it takes (up to an hour). The request is retried until
+    /// the first chunk arrives, never after: an answer that broke off is not generated (and
+    /// paid for) again. For a request sent without `stream`, see [`Chat::create_unstreamed`].
     ///
     /// # Errors
     /// [`Error::InvalidInput`] when the request breaks a documented limit (see
     /// [`ChatRequest::check`]), before anything is sent; an API error when Moonshot answers
-    /// with one, even with status 200; [`Error::UndecodableResponse`] for a body that holds no
-    /// completion; any other [`Error`] the call ends in after retries.
+    /// with one, even with status 200 or in the stream; [`Error::StreamBroken`], which keeps the
+    /// text that arrived, when the answer breaks off after its first chunk (an error event, a
+    /// connection that drops, or no event within the client's timeout);
+    /// [`Error::UndecodableResponse`] for an answer that holds no completion; any other
+    /// [`Error`] the call ends in after retries. Each error says how many attempts were made.
     pub async fn create(&self, request: impl Into<ChatRequest>) -> Result<ChatCompletion, Error> {
+        let mut request = request.into();
+        if request.as_request().stream_options.is_none() {
+            // OpenAI-style servers send a stream's usage only when asked; Moonshot sends it in
+            // the last chunk's choice anyway.
+            request.request_mut().stream_options = Some(
+                moonshot_api::types::CreateChatCompletionRequestStreamOptions {
+                    include_usage: Some(true),
+                },
+            );
+        }
+        let (mut stream, attempts) = self.open(request).await?;
+        let mut others = accumulate::OtherChoices::default();
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(chunk) => others.push(&chunk),
+                Err(mut error) => {
+                    error.set_attempts(attempts);
+                    return Err(error);
+                }
+            }
+        }
+        let request_id = stream.request_id().map(str::to_owned);
+        let answer = stream.answer();
+        if answer.chunks() == 0 {
+            return Err(undecodable(
+                200,
+                request_id,
+                "the stream ended without a chunk: the answer holds no choice".to_owned(),
+                b"",
+            ));
+        }
+        let inner = others.completion(answer).map_err(|e| {
+            undecodable(
+                200,
+                request_id.clone(),
+                format!("the chunks do not make a completion: {e}"),
+                b"",
+            )
+        })?;
+        Ok(ChatCompletion {
+            inner,
+            request_id,
+            attempts,
+        })
+    }
+
+    /// Asks for a whole answer with a request sent without `stream`, for a server or gateway
+    /// that needs one; [`Chat::create`] is the better choice everywhere else. The server says
+    /// nothing until the whole answer is ready, so the call is bounded by the client's
+    /// generation timeout ([`ClientBuilder::generation_timeout`](crate::ClientBuilder::generation_timeout),
+    /// 10 minutes by default) rather than its timeout, and it is retried only when it failed
+    /// before it was sent (no connection could be made): a request the server received may be
+    /// generating an answer, and would be paid for twice.
+    ///
+    /// # Errors
+    /// As [`Chat::create`], without [`Error::StreamBroken`]: [`Error::Timeout`] when the answer
+    /// did not arrive within the generation timeout.
+    pub async fn create_unstreamed(
+        &self,
+        request: impl Into<ChatRequest>,
+    ) -> Result<ChatCompletion, Error> {
         let request = request.into();
         request.check()?;
         let answer_limit = request.answer_limit();
         let body = encode(&request.into_body(false))?;
         let tokens = self.reservation(&body, answer_limit);
-        self.client
+        let timeout = self.client.generation_timeout();
+        let (mut answer, attempts) = self
+            .client
             .send_with_permit(
                 "create_chat_completion",
                 tokens,
-                |http, base| Ok(build(http, base, &body, None)),
+                (Retry::BeforeSending, None),
+                |http, base| Ok(build(http, base, &body, Some(timeout))),
                 |response, permit| async move {
                     let answer = decode_completion(response).await?;
                     match answer.usage.as_ref().and_then(|u| u.total_tokens) {
@@ -84,7 +160,9 @@ impl<'a> Chat<'a> {
                     Ok(answer)
                 },
             )
-            .await
+            .await?;
+        answer.attempts = attempts;
+        Ok(answer)
     }
 
     /// Asks for the answer as a stream of chunks. The request is retried until the first chunk
@@ -94,22 +172,29 @@ impl<'a> Chat<'a> {
     /// # Errors
     /// As [`Chat::create`], for what happens before the first chunk.
     pub async fn stream(&self, request: impl Into<ChatRequest>) -> Result<ChatStream, Error> {
-        let request = request.into();
+        self.open(request.into()).await.map(|(stream, _)| stream)
+    }
+
+    /// Sends `request` as a stream request, retried until its first chunk; resolves to the
+    /// stream and the attempts it took.
+    async fn open(&self, request: ChatRequest) -> Result<(ChatStream, u32), Error> {
         request.check()?;
         let answer_limit = request.answer_limit();
         let body = encode(&request.into_body(true))?;
         let tokens = self.reservation(&body, answer_limit);
         let idle = self.client.timeout();
-        let (opened, permit) = self
+        let ((opened, permit), attempts) = self
             .client
             .send_with_permit(
                 "create_chat_completion",
                 tokens,
+                (Retry::Retryable, Some(idle)),
                 |http, base| Ok(build(http, base, &body, Some(STREAM_LIMIT))),
                 |response, permit| async move { Ok((stream::open(response, idle).await?, permit)) },
             )
             .await?;
-        Ok(ChatStream::new(opened, idle, self.client.api_key().clone()).holding(permit))
+        let stream = ChatStream::new(opened, idle, self.client.api_key().clone()).holding(permit);
+        Ok((stream, attempts))
     }
 
     /// Runs a tool loop: asks, and while the model calls tools, answers each call with the
@@ -228,6 +313,7 @@ async fn decode_completion(mut response: reqwest::Response) -> Result<ChatComple
     Ok(ChatCompletion {
         inner: completion,
         request_id: request_id(&headers),
+        attempts: 1,
     })
 }
 
@@ -271,12 +357,24 @@ fn decode_whole(
 pub struct ChatCompletion {
     inner: ChatCompletionResponse,
     request_id: Option<String>,
+    attempts: u32,
 }
 
 impl ChatCompletion {
     /// An answer that arrived some other way than a call (a batch's output line).
     pub(crate) fn from_parts(inner: ChatCompletionResponse, request_id: Option<String>) -> Self {
-        Self { inner, request_id }
+        Self {
+            inner,
+            request_id,
+            attempts: 0,
+        }
+    }
+
+    /// How many times the request was sent for this answer (1 when the first attempt
+    /// succeeded; 0 for an answer that came from elsewhere than a call, such as a batch's
+    /// output).
+    pub fn attempts(&self) -> u32 {
+        self.attempts
     }
 
     /// The first choice's message.

@@ -541,8 +541,6 @@ impl ChatRequest {
         }
     }
 
-    /// The request to send, `stream` set as asked (Moonshot sends a stream's usage in its last
-    /// chunk without being asked).
     /// The most tokens the answer may have, as the request says (`max_completion_tokens`, else
     /// the deprecated `max_tokens`).
     pub(crate) fn answer_limit(&self) -> Option<u64> {
@@ -552,6 +550,8 @@ impl ChatRequest {
             .and_then(|n| u64::try_from(n).ok())
     }
 
+    /// The request to send, `stream` set as asked (Moonshot sends a stream's usage in its last
+    /// chunk without being asked).
     pub(crate) fn into_body(mut self, stream: bool) -> Self {
         self.inner.stream = stream.then_some(true);
         self

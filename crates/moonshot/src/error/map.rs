@@ -135,6 +135,17 @@ pub(crate) fn transport_error(error: reqwest::Error) -> Error {
     }
 }
 
+/// Whether `error` is a transport failure from before the request was sent: no connection was
+/// made (refused, unreachable, or not in time), so the server never saw the request.
+pub(crate) fn failed_before_sending(error: &Error) -> bool {
+    match error {
+        Error::Connection { source, .. } | Error::Timeout { source, .. } => source
+            .downcast_ref::<TransportFailure>()
+            .is_some_and(|t| t.source.is_connect()),
+        _ => false,
+    }
+}
+
 /// A transport failure, told in a few words; the HTTP library's error is its source.
 #[derive(Debug)]
 struct TransportFailure {

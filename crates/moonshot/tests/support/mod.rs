@@ -31,6 +31,8 @@ pub enum Reply {
     Endless { status: u16, start: Vec<u8> },
     /// Send `body` as the start of a 200 event stream, then neither send more nor close.
     Stalled { body: Vec<u8> },
+    /// A 200 event stream of these `data:` lines, one event every `gap`, then the end.
+    Paced { gap: Duration, data: Vec<String> },
 }
 
 impl Reply {
@@ -252,6 +254,20 @@ async fn write_reply(socket: &mut tokio::net::TcpStream, reply: Reply) {
             let _ = socket.write_all(&body).await;
             let _ = socket.flush().await;
             // Dropping the socket closes the connection before the declared length.
+        }
+        Reply::Paced { gap, data } => {
+            let head =
+                "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
+            let _ = socket.write_all(head.as_bytes()).await;
+            for data in data {
+                tokio::time::sleep(gap).await;
+                let event = format!("data: {data}\n\n");
+                if socket.write_all(event.as_bytes()).await.is_err() {
+                    return;
+                }
+                let _ = socket.flush().await;
+            }
+            let _ = socket.shutdown().await;
         }
         Reply::Stalled { body } => {
             let out = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: 100000\r\n\r\n";
