@@ -166,6 +166,7 @@ mod batches;
 mod body;
 pub mod chat;
 mod connections;
+mod document;
 mod error;
 mod faults;
 pub mod files;

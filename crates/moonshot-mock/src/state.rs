@@ -1,5 +1,6 @@
 //! What the handlers of one server share: its files, batches, fixtures, faults and settings.
 
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use tokio::sync::watch;
 
 use crate::batches::{BatchStore, Host};
 use crate::chat::ChatFixtures;
+use crate::document::Document;
 use crate::faults::Faults;
 use crate::store::Store;
 
@@ -31,6 +33,8 @@ pub(crate) struct ServerState {
     pub(crate) batches: BatchStore,
     /// Turns true when the server stops, which ends stalled streams.
     pub(crate) stopping: watch::Sender<bool>,
+    /// The document operations without a route are answered from; none: the embedded one.
+    pub(crate) document: Option<Arc<Document>>,
 }
 
 impl Host for ServerState {
@@ -52,6 +56,14 @@ impl Host for ServerState {
 }
 
 impl ServerState {
+    /// The document operations without a hand-written route are answered from.
+    pub(crate) fn document(&self) -> Result<Arc<Document>, String> {
+        match &self.document {
+            Some(document) => Ok(Arc::clone(document)),
+            None => Document::embedded(),
+        }
+    }
+
     /// Whether `headers` carry the configured key (always, when none is configured).
     pub(crate) fn authorized(&self, headers: &HeaderMap) -> bool {
         let Some(key) = &self.api_key else {
