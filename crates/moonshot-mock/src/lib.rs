@@ -111,9 +111,23 @@
 //!   `cancelling`, then `cancelled` with the answers made so far in its output file; a batch
 //!   that has ended is 400 `invalid_request_error`.
 //!
+//! - Any other operation of the document (one published after these routes were written):
+//!   answered from the document, by default the merged document the client is generated from,
+//!   embedded in the crate ([`MockServerBuilder::document`] gives another). Its path and query
+//!   parameters and its JSON body are checked against their schemas (the keywords `type`,
+//!   `nullable`, `enum`, `required`, `properties`, `additionalProperties`, `items`, `allOf`,
+//!   `anyOf`, `oneOf`, the numeric, length and item-count bounds; not `pattern` or `format`),
+//!   and a request that does not fit is 400 `invalid_request_error` naming the field. The answer
+//!   is the operation's first success status with the example of its response (the media
+//!   type's `example` or `examples`, else the schema's `example`), else a small value made from
+//!   the schema (its required properties only; each value its `default` or `example`, the
+//!   first `enum` value, or the least of its type), always valid against the schema; an
+//!   operation whose answer has no schema is 501 `server_error` naming it. Nothing is kept
+//!   between requests.
+//!
 //! Errors carry Moonshot's body `{"error": {"message": "...", "type": "..."}}`: besides those
 //! above, 401 `invalid_authentication_error` (when a key is configured), 404
-//! `resource_not_found_error` (unknown file ids and unknown routes), 500 `server_error`, and on
+//! `resource_not_found_error` (unknown file ids, and paths neither a route nor the document has), 500 `server_error`, and on
 //! demand 429 `rate_limit_reached_error` with `Retry-After` or 429
 //! `exceeded_current_quota_error` (see [`Faults`]). Every response carries a unique
 //! `Msh-Request-Id` header.
@@ -210,6 +224,7 @@ mod batches;
 mod body;
 pub mod chat;
 mod connections;
+mod document;
 mod error;
 mod faults;
 pub mod files;

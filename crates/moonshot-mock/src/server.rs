@@ -14,6 +14,7 @@ use crate::batches::{BatchStore, DEFAULT_BATCH_DURATION};
 use crate::body::filler_chunk;
 use crate::chat::ChatFixtures;
 use crate::connections::{self, Limits};
+use crate::document::Document;
 use crate::faults::Faults;
 use crate::files::{FileObjectError, MockFile, demo_files};
 use crate::routes::router;
@@ -77,6 +78,10 @@ pub enum MockError {
     /// A batch given to [`MockServerBuilder::batches`] is not a batch object.
     #[error("invalid batch: {0}")]
     InvalidBatch(String),
+    /// The document given to [`MockServerBuilder::document`] is not an OpenAPI document the
+    /// server can read.
+    #[error("cannot answer from the OpenAPI document given: {0}")]
+    InvalidDocument(String),
     /// The server stopped with an I/O error, or its task panicked.
     #[error("the mock server stopped with an error")]
     Serve {
@@ -111,6 +116,7 @@ pub struct MockServerBuilder {
     batches: Vec<serde_json::Map<String, serde_json::Value>>,
     limits: Limits,
     account_limits: AccountLimits,
+    document: Option<Arc<Document>>,
 }
 
 impl MockServer {
@@ -134,6 +140,7 @@ impl MockServer {
                 shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             },
             account_limits: AccountLimits::default(),
+            document: None,
         }
     }
 
@@ -378,6 +385,18 @@ impl MockServerBuilder {
         Ok(self)
     }
 
+    /// Answers the operations without a hand-written route from this OpenAPI 3.0 document
+    /// (YAML or JSON text) instead of the one the client is generated from, which is embedded:
+    /// to try a newer document before a client is generated from it.
+    ///
+    /// # Errors
+    /// [`MockError::InvalidDocument`] for text that is not YAML or JSON, or has no `paths`.
+    pub fn document(mut self, text: &str) -> Result<Self, MockError> {
+        let document = Document::parse(text).map_err(MockError::InvalidDocument)?;
+        self.document = Some(Arc::new(document));
+        Ok(self)
+    }
+
     /// Binds the address and starts serving on the current Tokio runtime.
     ///
     /// # Errors
@@ -450,6 +469,7 @@ impl MockServerBuilder {
             batches: BatchStore::new(self.batches, self.batch_duration),
             stopping: tokio::sync::watch::channel(false).0,
             limiter: Limiter::new(self.account_limits),
+            document: self.document,
         });
         let app = router(Arc::clone(&state));
         let task = tokio::spawn(connections::serve(
@@ -483,6 +503,7 @@ impl std::fmt::Debug for MockServerBuilder {
             .field("header_read_timeout", &self.limits.header_read_timeout)
             .field("shutdown_grace", &self.limits.shutdown_grace)
             .field("account_limits", &self.account_limits)
+            .field("document", &self.document)
             .finish_non_exhaustive()
     }
 }

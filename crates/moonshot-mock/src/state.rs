@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use crate::account_limits::Limiter;
 use crate::batches::{BatchStore, Host};
 use crate::chat::ChatFixtures;
+use crate::document::Document;
 use crate::faults::Faults;
 use crate::store::Store;
 
@@ -35,6 +36,8 @@ pub(crate) struct ServerState {
     pub(crate) stopping: watch::Sender<bool>,
     /// The account's limits, and what they counted.
     pub(crate) limiter: Arc<Limiter>,
+    /// The document operations without a route are answered from; none: the embedded one.
+    pub(crate) document: Option<Arc<Document>>,
 }
 
 impl Host for ServerState {
@@ -56,6 +59,14 @@ impl Host for ServerState {
 }
 
 impl ServerState {
+    /// The document operations without a hand-written route are answered from.
+    pub(crate) fn document(&self) -> Result<Arc<Document>, String> {
+        match &self.document {
+            Some(document) => Ok(Arc::clone(document)),
+            None => Document::embedded(),
+        }
+    }
+
     /// Whether `headers` carry the configured key (always, when none is configured).
     pub(crate) fn authorized(&self, headers: &HeaderMap) -> bool {
         let Some(key) = &self.api_key else {

@@ -4,6 +4,7 @@
 mod balance;
 mod batches;
 mod chat;
+mod document;
 mod drain;
 mod files;
 mod models;
@@ -78,8 +79,9 @@ pub(crate) fn router(state: Arc<ServerState>) -> Router {
             post(tokenizers::estimate_token_count)
                 .layer(DefaultBodyLimit::max(MAX_CHAT_BODY_BYTES)),
         )
-        .fallback(unknown_route)
-        .method_not_allowed_fallback(unknown_route)
+        // Any other operation of the document is answered from it; other routes are 404.
+        .fallback(document::answer)
+        .method_not_allowed_fallback(document::answer)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             around_every_request,

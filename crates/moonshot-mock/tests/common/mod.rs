@@ -162,9 +162,10 @@ pub fn assert_valid(validator: &Validator, instance: &Value, what: &str) {
     );
 }
 
-/// A JSON Schema whose root is `schema` and which carries the document's `components`, so that
-/// `#/components/schemas/...` references resolve inside it.
-fn validator(spec: &Value, mut schema: Value, enums: Enums) -> Validator {
+/// A JSON Schema validator for `schema` of the document `spec`: its root is `schema`, and it
+/// carries the document's `components`, so that `#/components/schemas/...` references resolve
+/// inside it.
+pub fn validator(spec: &Value, mut schema: Value, enums: Enums) -> Validator {
     let mut schemas = spec["components"]["schemas"].clone();
     if let Value::Object(schemas) = &mut schemas {
         for component in schemas.values_mut() {
