@@ -60,6 +60,9 @@ pub struct ResponseHead {
     /// Every response header when the status is an error (4xx or 5xx), where a caller needs
     /// them (`Retry-After`, for one); empty for any other status.
     pub headers: HeaderMap,
+    /// `X-RateLimit-Remaining` and `X-RateLimit-Reset`, when the response has both: what a
+    /// client that paces itself reads of the account's budget.
+    pub rate_limit: Option<(HeaderValue, HeaderValue)>,
 }
 
 impl ResponseHead {
@@ -75,6 +78,9 @@ impl ResponseHead {
             } else {
                 HeaderMap::new()
             },
+            rate_limit: headers.get("x-ratelimit-remaining").and_then(|remaining| {
+                Some((remaining.clone(), headers.get("x-ratelimit-reset")?.clone()))
+            }),
         }
     }
 

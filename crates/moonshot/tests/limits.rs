@@ -147,18 +147,17 @@ async fn tokens_are_reserved_and_what_the_answer_did_not_use_comes_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_servers_429_pauses_every_call_of_the_client() {
-    // The server limits to 1 request a 2 s window; the client does not know it.
-    let account = AccountLimits::tier(1)
-        .expect("tier 1")
-        .requests_per_window(1)
-        .window(Duration::from_secs(2));
-    let server = server(account, Faults::default()).await;
+    // Requests 1, 3, 5... are 429s naming a wait of 1 s, with no rate-limit headers before
+    // them: the client learns of the limit only from the 429.
+    let faults = Faults::default()
+        .rate_limit_every(2)
+        .retry_after(Duration::from_secs(1));
+    let server = server(AccountLimits::default(), faults).await;
     let client = client(&server, Some(Limits::none().concurrency(100)));
 
-    client.models().list().await.expect("the first passes");
     let err = client.models().list().await.expect_err("429");
     assert!(matches!(err, moonshot::Error::RateLimited(_)), "{err}");
-    // The next call of any operation waits for the time the server named, then passes.
+    // The next call, of another operation, waits for the time the server named, then passes.
     let started = Instant::now();
     client.balance().retrieve().await.expect("after the pause");
     assert!(
@@ -166,7 +165,6 @@ async fn a_servers_429_pauses_every_call_of_the_client() {
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(server.limit_stats().rate_limited, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -186,4 +184,28 @@ async fn a_dropped_wait_gives_its_place_back() {
         .await
         .expect("the place came back")
         .expect("listed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_servers_rate_limit_headers_pace_the_client_before_a_429() {
+    // The server allows 3 requests a second; the client's own limits do not say so, but the
+    // headers of each answer do: the fourth call waits for the reset instead of meeting a 429.
+    let account = AccountLimits::tier(1)
+        .expect("tier 1")
+        .requests_per_window(3)
+        .window(Duration::from_secs(1));
+    let server = server(account, Faults::default()).await;
+    let client = client(&server, Some(Limits::none().concurrency(100)));
+
+    let started = Instant::now();
+    for _ in 0..6 {
+        client.models().list().await.expect("no 429");
+    }
+
+    assert_eq!(server.limit_stats().rate_limited, 0);
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -425,6 +425,7 @@ fn attempt<T>(
     call.then(move |result| {
         let head = CallContext::take_head();
         trace_head(client, head.as_ref());
+        learn_from_head(client, head.as_ref());
         match result {
             Ok(output) => Either::Left(future::ready(Ok((output, head)))),
             // Boxed: the error path is rare, and would otherwise add its size to every call.
@@ -433,6 +434,25 @@ fn attempt<T>(
             })),
         }
     })
+}
+
+/// Paces the client by what a response says of the account's budget: `X-RateLimit-Remaining: 0`
+/// with `X-RateLimit-Reset: <seconds>` pauses every call until the reset. Moonshot does not
+/// document their units; they are read as the local server sends them (requests left in the
+/// window, and seconds, with a fraction, until it frees one). Only for a client with limits.
+fn learn_from_head(client: &Core, head: Option<&ResponseHead>) {
+    let (Some(store), Some((remaining, reset))) =
+        (&client.limits, head.and_then(|h| h.rate_limit.as_ref()))
+    else {
+        return;
+    };
+    let parse =
+        |value: &reqwest::header::HeaderValue| value.to_str().ok()?.trim().parse::<f64>().ok();
+    if parse(remaining) == Some(0.0)
+        && let Some(seconds) = parse(reset).filter(|s| s.is_finite() && *s > 0.0 && *s < 3_600.0)
+    {
+        store.pause_until(tokio::time::Instant::now() + Duration::from_secs_f64(seconds));
+    }
 }
 
 /// Records the response's status and request id on the current attempt's span.
