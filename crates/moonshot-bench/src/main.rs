@@ -12,12 +12,12 @@
 //!   async-openai, at concurrency 1 and 64;
 //! - `chat`: requests per second of a chat completion, not streamed, through raw reqwest,
 //!   async-openai and the facade, at concurrency 1 and 64;
-//! - `content`: 1 MB and 100 MB bodies read buffered and streamed, by the facade, by raw
+//! - `content`: 1 KB, 1 MB and 100 MB bodies read buffered and streamed, by the facade, by raw
 //!   reqwest and (buffered: it has no streamed read) by async-openai: throughput and peak
 //!   resident memory, each case in a process of its own;
 //! - `upload`: a 100 MB file uploaded by the facade and by raw reqwest's multipart to a local
 //!   sink: throughput and peak resident memory, each case in a process of its own;
-//! - `stream`: a streamed chat answer of 1,000 to 100,000 chunks read by the facade and by raw
+//! - `stream`: a streamed chat answer of 100 to 100,000 chunks read by the facade and by raw
 //!   reqwest + `eventsource-stream` and by async-openai: chunks per second, time to the first
 //!   chunk, peak memory;
 //! - `pipeline`: `cargo xtask gen` wall time, and the generated crate's rebuild after a spec

@@ -12,6 +12,10 @@ use crate::BenchError;
 pub const API_KEY: &str = "sk-moonshot-bench";
 /// The file whose metadata the retrieve group asks for.
 pub const RETRIEVE_ID: &str = moonshot_mock::DEMO_PDF_ID;
+/// A generated content body of [`TINY_BODY`] bytes.
+pub const TINY_ID: &str = "bench-1kb";
+/// The size of [`TINY_ID`]'s content body: 1 KB, a short document's text.
+pub const TINY_BODY: u64 = 1_000;
 /// A generated content body of [`SMALL_BODY`] bytes.
 pub const SMALL_ID: &str = "bench-1mb";
 /// The size of [`SMALL_ID`]'s content body: 1 MB.
@@ -87,6 +91,7 @@ pub fn serve() -> Result<(), BenchError> {
     runtime.block_on(async {
         let server = MockServer::builder()
             .api_key(API_KEY)
+            .with_large_file(TINY_ID, TINY_BODY)
             .with_large_file(SMALL_ID, SMALL_BODY)
             .with_large_file(LARGE_ID, LARGE_BODY)
             .start()

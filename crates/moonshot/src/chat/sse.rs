@@ -13,8 +13,8 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures::Stream;
 
-/// One event: its type (`message` unless an `event:` field said otherwise) and its data, the
-/// `data:` fields' values joined by newlines.
+/// One event: its type (empty for the default type, `message`, so that the usual event costs
+/// no allocation for it) and its data, the `data:` fields' values joined by newlines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Event {
     pub(crate) event: String,
@@ -131,6 +131,8 @@ impl<S> EventStream<S> {
         };
         match field {
             "data" => {
+                // One allocation for the usual one-line event, not a second for its newline.
+                self.data.reserve(value.len() + 1);
                 self.data.push_str(value);
                 self.data.push('\n');
             }
@@ -148,14 +150,12 @@ impl<S> EventStream<S> {
         }
         let mut data = std::mem::take(&mut self.data);
         data.pop();
-        self.ready.push_back(Event {
-            event: if event.is_empty() {
-                "message".to_owned()
-            } else {
-                event
-            },
-            data,
-        });
+        let event = if event == "message" {
+            String::new()
+        } else {
+            event
+        };
+        self.ready.push_back(Event { event, data });
     }
 }
 
@@ -255,11 +255,11 @@ mod tests {
                     data: "one\n two".to_owned()
                 },
                 Event {
-                    event: "message".to_owned(),
+                    event: String::new(),
                     data: String::new()
                 },
                 Event {
-                    event: "message".to_owned(),
+                    event: String::new(),
                     data: "last".to_owned()
                 },
             ]
