@@ -263,7 +263,9 @@ pub struct ClientBuilder {
     user_agent: Option<String>,
     http_client: Option<reqwest::Client>,
     limits: Option<Limits>,
-    limit_store: Option<Arc<dyn LimitStore>>,
+    /// A store given for the limits, with what a chat request without `max_completion_tokens`
+    /// reserves in it.
+    limit_store: Option<(Arc<dyn LimitStore>, u32)>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -342,8 +344,7 @@ impl ClientBuilder {
     /// request without `max_completion_tokens` reserves.
     #[must_use]
     pub fn limit_store(mut self, store: Arc<dyn LimitStore>, completion_reservation: u32) -> Self {
-        self.limit_store = Some(store);
-        self.limits = Some(Limits::none().completion_reservation(completion_reservation));
+        self.limit_store = Some((store, completion_reservation));
         self
     }
 
@@ -429,15 +430,15 @@ impl ClientBuilder {
                 CallContext::default(),
             ),
         };
-        let completion_reservation = self.limits.as_ref().map_or(
-            crate::limits::DEFAULT_COMPLETION_RESERVATION,
-            Limits::default_completion_reservation,
-        );
-        let limits: Option<Arc<dyn LimitStore>> = match (self.limit_store, self.limits) {
-            (Some(store), _) => Some(store),
-            (None, Some(limits)) => Some(Arc::new(LocalStore::new(limits)?)),
-            (None, None) => None,
-        };
+        let (limits, completion_reservation): (Option<Arc<dyn LimitStore>>, u32) =
+            match (self.limit_store, self.limits) {
+                (Some((store, reservation)), _) => (Some(store), reservation),
+                (None, Some(limits)) => {
+                    let reservation = limits.default_completion_reservation();
+                    (Some(Arc::new(LocalStore::new(limits)?)), reservation)
+                }
+                (None, None) => (None, crate::limits::DEFAULT_COMPLETION_RESERVATION),
+            };
         Ok(Client {
             core: Arc::new(Core {
                 api: moonshot_api::Client::new_with_client(&base_url, http),
