@@ -19,6 +19,10 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 /// The header progenitor adds to every request, which Moonshot's API does not define.
 const API_VERSION: HeaderName = HeaderName::from_static("api-version");
+/// What is left of the account's budget, as a server that paces its clients says it.
+const RATE_LIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+/// When the account's budget frees up again, as a server that paces its clients says it.
+const RATE_LIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 /// The header that carries Moonshot's id for a request, which support asks for
 /// (`Msh-Request-Id`).
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("msh-request-id");
@@ -38,6 +42,7 @@ tokio::task_local! {
 pub struct CallContext {
     headers: Arc<HeaderMap>,
     timeout: Option<Duration>,
+    rate_limits: bool,
 }
 
 /// A call's context, and what was seen of its last response. Lives in the call's task-local
@@ -60,14 +65,16 @@ pub struct ResponseHead {
     /// Every response header when the status is an error (4xx or 5xx), where a caller needs
     /// them (`Retry-After`, for one); empty for any other status.
     pub headers: HeaderMap,
-    /// `X-RateLimit-Remaining` and `X-RateLimit-Reset`, when the response has both: what a
-    /// client that paces itself reads of the account's budget.
+    /// `X-RateLimit-Remaining` and `X-RateLimit-Reset`, when the response has both and the
+    /// call's context asks for them ([`CallContext::reading_rate_limits`]): what a client that
+    /// paces itself reads of the account's budget.
     pub rate_limit: Option<(HeaderValue, HeaderValue)>,
 }
 
 impl ResponseHead {
-    /// The head of `response`, as the hooks record it.
-    fn of(response: &reqwest::Response) -> Self {
+    /// The head of `response`, as the hooks record it; its rate-limit headers only when
+    /// `rate_limits`.
+    fn of(response: &reqwest::Response, rate_limits: bool) -> Self {
         let status = response.status();
         let headers = response.headers();
         Self {
@@ -78,9 +85,12 @@ impl ResponseHead {
             } else {
                 HeaderMap::new()
             },
-            rate_limit: headers.get("x-ratelimit-remaining").and_then(|remaining| {
-                Some((remaining.clone(), headers.get("x-ratelimit-reset")?.clone()))
-            }),
+            rate_limit: rate_limits
+                .then(|| headers.get(RATE_LIMIT_REMAINING))
+                .flatten()
+                .and_then(|remaining| {
+                    Some((remaining.clone(), headers.get(RATE_LIMIT_RESET)?.clone()))
+                }),
         }
     }
 
@@ -96,7 +106,17 @@ impl CallContext {
         Self {
             headers: Arc::new(headers),
             timeout,
+            rate_limits: false,
         }
+    }
+
+    /// This context, its calls keeping the response's `X-RateLimit-Remaining` and
+    /// `X-RateLimit-Reset` in [`ResponseHead::rate_limit`] (not kept otherwise: looking them up
+    /// costs every call).
+    #[must_use]
+    pub fn reading_rate_limits(mut self) -> Self {
+        self.rate_limits = true;
+        self
     }
 
     /// The headers added to each request.
@@ -206,8 +226,10 @@ impl ClientHooks<()> for crate::Client {
         _: &OperationInfo,
     ) -> Result<(), Error<E>> {
         if let Ok(response) = result {
-            let _outside_a_call =
-                CALL.try_with(|state| state.head.set(Some(ResponseHead::of(response))));
+            let _outside_a_call = CALL.try_with(|state| {
+                let head = ResponseHead::of(response, state.context.rate_limits);
+                state.head.set(Some(head));
+            });
         }
         Ok(())
     }

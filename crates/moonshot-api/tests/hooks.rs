@@ -141,3 +141,34 @@ async fn a_context_timeout_bounds_the_request() {
     }
     assert!(head.is_none());
 }
+
+/// The rate-limit headers are looked up only for a context that asks for them: every other call
+/// is spared the lookups.
+#[tokio::test]
+async fn rate_limit_headers_are_kept_only_when_the_context_reads_them() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(format!("/v1/files/{FILE_ID}"));
+            then.status(200)
+                .header("x-ratelimit-remaining", "0")
+                .header("x-ratelimit-reset", "1.5")
+                .json_body(file_object());
+        })
+        .await;
+    let client = Client::new(&server.base_url());
+
+    let (_, plain) = context(None).run(client.retrieve_file(FILE_ID)).await;
+    let reading = context(None).reading_rate_limits();
+    let (_, paced) = reading.run(client.retrieve_file(FILE_ID)).await;
+
+    assert_eq!(plain.expect("a response arrived").rate_limit, None);
+    let (remaining, reset) = paced
+        .expect("a response arrived")
+        .rate_limit
+        .expect("both headers kept");
+    assert_eq!(
+        (remaining.as_bytes(), reset.as_bytes()),
+        (&b"0"[..], &b"1.5"[..])
+    );
+}

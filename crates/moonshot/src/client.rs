@@ -439,6 +439,12 @@ impl ClientBuilder {
                 }
                 (None, None) => (None, crate::limits::DEFAULT_COMPLETION_RESERVATION),
             };
+        // A client that paces itself reads what each response says of the account's budget.
+        let context = if limits.is_some() {
+            context.reading_rate_limits()
+        } else {
+            context
+        };
         Ok(Client {
             core: Arc::new(Core {
                 api: moonshot_api::Client::new_with_client(&base_url, http),

@@ -67,19 +67,21 @@ pub(crate) enum Replay {
 
 impl Core {
     /// One generated operation, retried as needed; resolves to the typed value it answers.
-    pub(crate) async fn call_named<'a, T, F, Fut>(
+    ///
+    /// Not an `async fn`, nor are the layers below it up to [`Core::with_permits`]: each `async`
+    /// layer would move the call's future into its own state once more.
+    pub(crate) fn call_named<'a, T, F, Fut>(
         &'a self,
         operation: &'static str,
         request: F,
-    ) -> Result<T, Error>
+    ) -> impl Future<Output = Result<T, Error>>
     where
         F: Fn(&'a moonshot_api::Client) -> Fut,
         Fut: Future<Output = Generated<T>>,
     {
-        self.with_retries(operation, || {
+        self.with_retries(operation, move || {
             attempt(self, request(self.api())).map(|r| r.map(|(value, _)| value.into_inner()))
         })
-        .await
     }
 
     /// As [`Core::call_named`], with the head of the successful response: its status and every
@@ -190,21 +192,24 @@ impl Core {
     /// Runs `attempt` until it succeeds, fails for good, or the retry policy says stop, all in
     /// this client's call context (see [`CallContext::scope`]). Each attempt is traced in a
     /// `moonshot.request` span.
-    async fn with_retries<T, F, Fut>(&self, operation: &'static str, attempt: F) -> Result<T, Error>
+    fn with_retries<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        attempt: F,
+    ) -> impl Future<Output = Result<T, Error>>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, Error>>,
     {
         self.with_retries_limited(operation, attempt, Retry::Retryable)
-            .await
     }
 
-    async fn with_retries_limited<T, F, Fut>(
+    fn with_retries_limited<T, F, Fut>(
         &self,
         operation: &'static str,
         attempt: F,
         retry: Retry,
-    ) -> Result<T, Error>
+    ) -> impl Future<Output = Result<T, Error>>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, Error>>,
@@ -216,8 +221,7 @@ impl Core {
                 result
             })
         })
-        .await
-        .map(|(value, _)| value)
+        .map(|result| result.map(|(value, _)| value))
     }
 
     /// As [`Core::send_with`], for a request that may use `tokens` tokens of the account's
@@ -292,19 +296,20 @@ impl Core {
         Fut: Future<Output = Result<T, Error>>,
     {
         let attempt = &attempt;
-        let attempt = move || {
-            let permit = self.permit(tokens);
-            async move {
-                let permit = permit.await?;
+        // Without limits the attempt runs as it is: no layer around it, nothing to wait for.
+        let attempt = move || match &self.limits {
+            None => Either::Left(attempt(Permit::unlimited())),
+            Some(store) => Either::Right(async move {
+                let permit = acquire(store.as_ref(), tokens).await?;
                 let result = attempt(permit).await;
-                if let (Err(error @ Error::RateLimited(_)), Some(store)) = (&result, &self.limits) {
+                if let Err(error @ Error::RateLimited(_)) = &result {
                     // The account is over a limit: every call of the client waits, not just
                     // this one.
                     let wait = error.retry_after().unwrap_or(Duration::from_secs(1));
                     store.pause_until(tokio::time::Instant::now() + wait);
                 }
                 result
-            }
+            }),
         };
         let attempts = AtomicU32::new(0);
         let result = self
@@ -388,27 +393,19 @@ impl Core {
     }
 }
 
-impl Core {
-    /// A place under the account's limits for a request of `tokens` tokens; at once without
-    /// limits. A wait is traced.
-    fn permit(&self, tokens: u64) -> impl Future<Output = Result<Permit, Error>> + '_ {
-        match &self.limits {
-            None => Either::Left(future::ready(Ok(Permit::unlimited()))),
-            Some(store) => Either::Right(async move {
-                let started = tokio::time::Instant::now();
-                let permit = store.acquire(tokens).await?;
-                let waited = started.elapsed();
-                if waited >= Duration::from_millis(1) {
-                    tracing::info!(
-                        waited_ms = waited.as_millis() as u64,
-                        tokens,
-                        "waited for capacity under the account's limits"
-                    );
-                }
-                Ok(permit)
-            }),
-        }
+/// A place under the account's limits for a request of `tokens` tokens. A wait is traced.
+async fn acquire(store: &dyn crate::limits::LimitStore, tokens: u64) -> Result<Permit, Error> {
+    let started = tokio::time::Instant::now();
+    let permit = store.acquire(tokens).await?;
+    let waited = started.elapsed();
+    if waited >= Duration::from_millis(1) {
+        tracing::info!(
+            waited_ms = waited.as_millis() as u64,
+            tokens,
+            "waited for capacity under the account's limits"
+        );
     }
+    Ok(permit)
 }
 
 /// One attempt of a generated-client call, run within a call's retries: its response

@@ -116,10 +116,22 @@ impl Core {
             }
         }
         let mut core = self.clone();
-        let mut headers = self.context().headers().clone();
-        for (name, value) in options.headers {
-            let (name, value) = header(&name, &value)?;
-            headers.insert(name, value);
+        // The context is made anew only when the options change what it adds to a request:
+        // its headers, or its timeout.
+        if !options.headers.is_empty() || options.timeout.is_some() {
+            let mut headers = self.context().headers().clone();
+            for (name, value) in options.headers {
+                let (name, value) = header(&name, &value)?;
+                headers.insert(name, value);
+            }
+            // The context's timeout reaches every request that sets none of its own, whichever
+            // HTTP client sends it; unchanged, it stays as it was (none for a client built
+            // here, which carries its timeout itself).
+            let timeout = options.timeout.or(self.context().timeout());
+            core.context = CallContext::new(headers, timeout);
+            if core.limits.is_some() {
+                core.context = core.context.reading_rate_limits();
+            }
         }
         if let Some(timeout) = options.timeout {
             core.timeout = timeout;
@@ -133,11 +145,6 @@ impl Core {
         if let Some(retries) = options.max_retries {
             core.retry = core.retry.max_retries(retries);
         }
-        // The context's timeout reaches every request that sets none of its own, whichever
-        // HTTP client sends it; unchanged, it stays as it was (none for a client built here,
-        // which carries its timeout itself).
-        let timeout = options.timeout.or(self.context().timeout());
-        core.context = CallContext::new(headers, timeout);
         Ok(core)
     }
 }
