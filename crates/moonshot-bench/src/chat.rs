@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_openai::config::OpenAIConfig;
 use serde_json::json;
 
-use crate::report::{Report, pass};
+use crate::report::{Report, pass, rounds_ahead};
 use crate::server::{API_KEY, ServerProcess};
 use crate::stats::{Summary, paired_ratios};
 use crate::throughput;
@@ -29,18 +29,28 @@ enum Contender {
     Raw,
     /// async-openai's `chat().create`, its base URL the local server's.
     AsyncOpenai,
-    /// `moonshot::Client::chat().create`, with its defaults.
+    /// `moonshot::Client::chat().create`, with its defaults: the answer asked for as a stream
+    /// and read whole (so the server streams it).
     Facade,
+    /// `moonshot::Client::chat().create_unstreamed`: the same request as the others, not
+    /// streamed.
+    FacadeUnstreamed,
 }
 
 impl Contender {
-    const ALL: [Self; 3] = [Self::Raw, Self::AsyncOpenai, Self::Facade];
+    const ALL: [Self; 4] = [
+        Self::Raw,
+        Self::AsyncOpenai,
+        Self::Facade,
+        Self::FacadeUnstreamed,
+    ];
 
     fn label(self) -> &'static str {
         match self {
             Self::Raw => "raw reqwest + serde_json (60 s timeout, same headers)",
             Self::AsyncOpenai => "async-openai 0.43",
-            Self::Facade => "facade (moonshot)",
+            Self::Facade => "facade `create()` (streamed underneath)",
+            Self::FacadeUnstreamed => "facade `create_unstreamed()`",
         }
     }
 }
@@ -149,6 +159,11 @@ impl Clients {
                 let answer = self.facade.chat().create(request).await?;
                 answer.content().to_owned()
             }
+            Contender::FacadeUnstreamed => {
+                let request = self.facade_request.clone();
+                let answer = self.facade.chat().create_unstreamed(request).await?;
+                answer.content().to_owned()
+            }
         })
     }
 }
@@ -233,19 +248,25 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
             let cpu = Summary::of_each(&samples[index], |s| s.cpu_us_per_request)?;
             let req_s = Summary::of(&rps[index]).ok_or("no samples")?;
             let to_raw = Summary::of(&paired_ratios(&rps[index], &rps[0])).ok_or("no samples")?;
-            let to_peer = Summary::of(&paired_ratios(&rps[index], &rps[1])).ok_or("no samples")?;
-            if contender == Contender::Facade {
+            let paired = paired_ratios(&rps[index], &rps[1]);
+            let to_peer = Summary::of(&paired).ok_or("no samples")?;
+            if matches!(contender, Contender::Facade | Contender::FacadeUnstreamed) {
+                let name = match contender {
+                    Contender::Facade => "facade `create()`",
+                    _ => "facade `create_unstreamed()`",
+                };
                 verdicts.push(format!(
-                    "- facade ≥ 95 % of raw configured like it at concurrency {concurrency}: {} \
+                    "- {name} ≥ 95 % of raw configured like it at concurrency {concurrency}: {} \
                      (median {:.1} %)",
                     pass(to_raw.median >= 0.95),
                     to_raw.median * 100.0
                 ));
                 verdicts.push(format!(
-                    "- facade at least as fast as async-openai at concurrency {concurrency}: {} \
-                     (median {:.1} %)",
+                    "- {name} at least as fast as async-openai at concurrency {concurrency}: {} \
+                     (median {:.1} %; {})",
                     pass(to_peer.median >= 1.0),
-                    to_peer.median * 100.0
+                    to_peer.median * 100.0,
+                    rounds_ahead(&paired)
                 ));
             }
             println!(

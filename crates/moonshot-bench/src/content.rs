@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use tokio::io::AsyncWriteExt as _;
 
 use crate::case::{self, CaseOutcome, ClientPair, MB, Repeat};
-use crate::report::{Report, pass};
+use crate::report::{Report, pass, rounds_ahead};
 use crate::server::{
     API_KEY, LARGE_BODY, LARGE_ID, SMALL_BODY, SMALL_ID, ServerProcess, TINY_BODY, TINY_ID,
 };
@@ -314,19 +314,18 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
                         ));
                     }
                     BodyRead::FacadeBuffered => {
-                        let versus = Summary::of(&paired_ratios(
+                        let paired = paired_ratios(
                             &throughput(read),
                             &throughput(BodyRead::AsyncOpenaiBuffered),
-                        ))
-                        .ok_or("no samples")?;
+                        );
+                        let versus = Summary::of(&paired).ok_or("no samples")?;
                         verdicts.push(format!(
                             "- facade buffered {}: at least as fast as async-openai's: {} \
-                             (median {:.1} %, rounds {:.1}–{:.1} %)",
+                             (median {:.1} %; {})",
                             body.label,
                             pass(versus.median >= 1.0),
                             versus.median * 100.0,
-                            versus.min * 100.0,
-                            versus.max * 100.0
+                            rounds_ahead(&paired)
                         ));
                         // Resident sizes move by pages: a ratio to a 1 KB body means nothing.
                         if body.size >= SMALL_BODY {

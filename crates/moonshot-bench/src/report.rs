@@ -8,6 +8,24 @@ pub fn pass(met: bool) -> &'static str {
     if met { "met" } else { "MISSED" }
 }
 
+/// How steady a "at least as fast" verdict is: in how many rounds the ratio (contender over
+/// peer, within the round) was at least 1, and its spread; e.g. `ahead in 6 of 7 rounds,
+/// 97.1–112.0 %`.
+pub fn rounds_ahead(ratios: &[f64]) -> String {
+    let ahead = ratios.iter().filter(|r| **r >= 1.0).count();
+    let (min, max) = ratios
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), r| {
+            (lo.min(*r), hi.max(*r))
+        });
+    format!(
+        "ahead in {ahead} of {} rounds, {:.1}–{:.1} %",
+        ratios.len(),
+        min * 100.0,
+        max * 100.0
+    )
+}
+
 /// What the checks found: a line per check as it ends, failures kept for the verdict.
 #[derive(Debug, Default)]
 pub struct Report {
@@ -66,5 +84,13 @@ mod tests {
             "{error}"
         );
         assert!(Report::default().verdict().is_ok());
+    }
+
+    #[test]
+    fn rounds_ahead_counts_ties_as_ahead_and_shows_the_spread() {
+        assert_eq!(
+            rounds_ahead(&[0.95, 1.0, 1.12]),
+            "ahead in 2 of 3 rounds, 95.0–112.0 %"
+        );
     }
 }

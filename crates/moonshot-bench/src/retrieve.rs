@@ -44,6 +44,11 @@ pub enum Contender {
     FacadeWithoutRetries,
     /// async-openai's `files().retrieve`, its base URL the server's `/v1`.
     AsyncOpenai,
+    /// Breakdown: the facade with limits far above the load (concurrency and requests per
+    /// minute).
+    FacadeWithLimits,
+    /// Breakdown: the facade with per-call options (a timeout) made for every call.
+    FacadeWithOptions,
 }
 
 impl Contender {
@@ -54,7 +59,7 @@ impl Contender {
         Self::Facade,
         Self::AsyncOpenai,
     ];
-    const WITH_BREAKDOWN: [Self; 7] = [
+    const WITH_BREAKDOWN: [Self; 9] = [
         Self::Raw,
         Self::RawWithTimeout,
         Self::Generated,
@@ -62,6 +67,8 @@ impl Contender {
         Self::AsyncOpenai,
         Self::GeneratedInContext,
         Self::FacadeWithoutRetries,
+        Self::FacadeWithLimits,
+        Self::FacadeWithOptions,
     ];
 
     fn label(self) -> &'static str {
@@ -73,6 +80,8 @@ impl Contender {
             Self::GeneratedInContext => "breakdown: generated in a call context",
             Self::FacadeWithoutRetries => "breakdown: facade, retries off",
             Self::AsyncOpenai => "async-openai 0.43",
+            Self::FacadeWithLimits => "breakdown: facade with limits far above the load",
+            Self::FacadeWithOptions => "breakdown: facade with per-call options (a timeout)",
         }
     }
 }
@@ -106,6 +115,7 @@ struct Clients {
     generated_bare: moonshot_api::Client,
     context: CallContext,
     facade_without_retries: moonshot::Client,
+    facade_with_limits: moonshot::Client,
     async_openai: async_openai::Client<async_openai::config::OpenAIConfig>,
 }
 
@@ -128,6 +138,13 @@ impl Clients {
             generated_bare: moonshot_api::Client::new_with_client(base_url, reqwest::Client::new()),
             context: CallContext::new(headers.clone(), None),
             facade_without_retries: facade().retry(moonshot::RetryPolicy::none()).build()?,
+            facade_with_limits: facade()
+                .limits(
+                    moonshot::limits::Limits::none()
+                        .concurrency(10_000)
+                        .requests_per_minute(1_000_000_000),
+                )
+                .build()?,
             async_openai: crate::case::async_openai(base_url),
         })
     }
@@ -173,6 +190,15 @@ impl Clients {
                 files.retrieve(RETRIEVE_ID).await?.id
             }
             Contender::AsyncOpenai => self.async_openai.files().retrieve(RETRIEVE_ID).await?.id,
+            Contender::FacadeWithLimits => {
+                let files = self.facade_with_limits.files();
+                files.retrieve(RETRIEVE_ID).await?.id
+            }
+            Contender::FacadeWithOptions => {
+                let options = moonshot::CallOptions::new().timeout(FACADE_TIMEOUT);
+                let client = self.facade.with_options(options)?;
+                client.files().retrieve(RETRIEVE_ID).await?.id
+            }
         })
     }
 }

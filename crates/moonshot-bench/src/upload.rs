@@ -11,7 +11,7 @@ use reqwest::multipart::{Form, Part};
 use tokio_util::io::ReaderStream;
 
 use crate::case::{self, CaseOutcome, ClientPair, MB, Repeat};
-use crate::report::{Report, pass};
+use crate::report::{Report, pass, rounds_ahead};
 use crate::server::{API_KEY, ServerProcess};
 use crate::stats::{Summary, paired_ratios};
 use crate::{BenchError, Settings};
@@ -249,6 +249,24 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
     let mb_s = |o: &CaseOutcome| o.rate() / MB;
     let raw: Vec<f64> = outcomes[0].iter().map(mb_s).collect();
     let mut verdicts = Vec::new();
+    let position = |u| {
+        Uploader::ALL
+            .iter()
+            .position(|a| *a == u)
+            .ok_or("no such uploader")
+    };
+    let rates = |u| -> Result<Vec<f64>, BenchError> {
+        Ok(outcomes[position(u)?].iter().map(mb_s).collect())
+    };
+    let paired = paired_ratios(&rates(Uploader::Facade)?, &rates(Uploader::AsyncOpenai)?);
+    let versus = Summary::of_each(&paired, |r| *r)?;
+    verdicts.push(format!(
+        "- facade upload 100 MB at least as fast as async-openai's (purpose batch): {} (median \
+         {:.1} %; {})",
+        pass(versus.median >= 1.0),
+        versus.median * 100.0,
+        rounds_ahead(&paired)
+    ));
     for (uploader, outcomes) in Uploader::ALL.into_iter().zip(&outcomes) {
         let throughput: Vec<f64> = outcomes.iter().map(mb_s).collect();
         let growth = Summary::of_each(outcomes, |o| o.growth_bytes() / MB)?;

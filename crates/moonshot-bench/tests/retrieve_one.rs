@@ -71,7 +71,8 @@ fn the_chat_group_measures_every_contender_side_by_side() {
         for client in [
             "| raw reqwest",
             "| async-openai 0.43 |",
-            "| facade (moonshot) |",
+            "| facade `create()` (streamed underneath) |",
+            "| facade `create_unstreamed()` |",
         ] {
             let row = format!("| {concurrency} {client}");
             assert!(stdout.contains(&row), "no row {row:?} in {stdout}");
