@@ -10,8 +10,8 @@
 //! - `retrieve`: requests per second of `GET /v1/files/{id}` through raw reqwest + serde_json
 //!   (plain, and configured as the facade is), the generated client, the facade and
 //!   async-openai, at concurrency 1 and 64;
-//! - `chat`: requests per second of a chat completion, not streamed, through raw reqwest,
-//!   async-openai and the facade, at concurrency 1 and 64;
+//! - `chat`: requests per second of a whole chat answer through raw reqwest, async-openai and
+//!   the facade (asked as a stream and collected, and not streamed), at concurrency 1 and 64;
 //! - `content`: 1 KB, 1 MB and 100 MB bodies read buffered and streamed, by the facade, by raw
 //!   reqwest and (buffered: it has no streamed read) by async-openai: throughput and peak
 //!   resident memory, each case in a process of its own;
@@ -75,7 +75,8 @@ enum Command {
     All(Settings),
     /// Retrieve throughput at concurrency 1 and 64.
     Retrieve(Settings),
-    /// Chat completions, not streamed, at concurrency 1 and 64, against async-openai too.
+    /// Whole chat answers, asked with and without a stream, at concurrency 1 and 64, against
+    /// async-openai asking the same way.
     Chat(Settings),
     /// Content throughput and peak memory, buffered and streamed.
     Content(Settings),

@@ -87,7 +87,9 @@ impl<'a> Chat<'a> {
                 },
             );
         }
-        let (mut stream, attempts) = self.open(request).await?;
+        // The answer is only collected here: decoding in a task beside this one would add a
+        // hand-over per chunk and save nothing.
+        let (mut stream, attempts) = self.open(request, false).await?;
         let mut others = accumulate::OtherChoices::default();
         while let Some(chunk) = stream.next().await {
             match chunk {
@@ -172,12 +174,13 @@ impl<'a> Chat<'a> {
     /// # Errors
     /// As [`Chat::create`], for what happens before the first chunk.
     pub async fn stream(&self, request: impl Into<ChatRequest>) -> Result<ChatStream, Error> {
-        self.open(request.into()).await.map(|(stream, _)| stream)
+        let opened = self.open(request.into(), true).await;
+        opened.map(|(stream, _)| stream)
     }
 
     /// Sends `request` as a stream request, retried until its first chunk; resolves to the
-    /// stream and the attempts it took.
-    async fn open(&self, request: ChatRequest) -> Result<(ChatStream, u32), Error> {
+    /// stream (its events read `ahead` of the reader by a task, or not) and the attempts it took.
+    async fn open(&self, request: ChatRequest, ahead: bool) -> Result<(ChatStream, u32), Error> {
         request.check()?;
         let answer_limit = request.answer_limit();
         let body = encode(&request.into_body(true))?;
@@ -193,7 +196,8 @@ impl<'a> Chat<'a> {
                 |response, permit| async move { Ok((stream::open(response, idle).await?, permit)) },
             )
             .await?;
-        let stream = ChatStream::new(opened, idle, self.client.api_key().clone()).holding(permit);
+        let api_key = self.client.api_key().clone();
+        let stream = ChatStream::new(opened, idle, api_key, ahead).holding(permit);
         Ok((stream, attempts))
     }
 

@@ -4,7 +4,9 @@
 //! After the first chunk, a task of its own reads and decodes the events, at most
 //! [`READ_AHEAD`] chunks ahead of the reader: decoding runs beside the caller's work on the
 //! chunks (on another core, where the runtime has one), while a reader slower than the network
-//! holds the connection back instead of letting chunks pile up in memory.
+//! holds the connection back instead of letting chunks pile up in memory. A stream read only
+//! to collect its answer ([`Chat::create`](super::Chat::create)) decodes its events as it reads
+//! them, in the caller's task: there is no work of the caller's to run beside.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -222,8 +224,8 @@ fn stalled(idle: Duration) -> Error {
 /// # }
 /// ```
 pub struct ChatStream {
-    /// The chunks the reading task decoded, in order; it ends after the last one.
-    chunks: mpsc::Receiver<Result<Read, Error>>,
+    /// Where the chunks come from after the first.
+    source: Source,
     first: Option<ChatCompletionChunk>,
     answer: ChatAccumulator,
     request_id: Option<String>,
@@ -238,6 +240,15 @@ pub struct ChatStream {
     /// The request's place under the account's limits, held while the stream lasts and settled
     /// with the usage its end reports.
     permit: Held,
+}
+
+/// Where a stream's chunks come from after the first.
+enum Source {
+    /// The reading task, which decodes ahead of the reader; the channel ends after the last.
+    Ahead(mpsc::Receiver<Result<Read, Error>>),
+    /// The events themselves, decoded as the reader asks: for a reader that only collects the
+    /// answer, which a task beside it would not speed up.
+    Inline(Events),
 }
 
 /// A stream's permit: dropped before the stream's end, what the stream used is not known, so
@@ -264,14 +275,19 @@ impl std::fmt::Debug for ChatStream {
 }
 
 impl ChatStream {
-    pub(crate) fn new(opened: Opened, idle: Duration, api_key: SecretString) -> Self {
+    /// The stream of `opened`; with `ahead`, its events are read and decoded by a task of their
+    /// own, ahead of the reader, otherwise as the reader asks for them.
+    pub(crate) fn new(opened: Opened, idle: Duration, api_key: SecretString, ahead: bool) -> Self {
         let finished = opened.first.is_none();
-        let (sender, chunks) = mpsc::channel(READ_AHEAD);
-        if !finished {
+        let source = if ahead && !finished {
+            let (sender, chunks) = mpsc::channel(READ_AHEAD);
             tokio::spawn(read_ahead(opened.events, opened.request_id.clone(), sender));
-        }
+            Source::Ahead(chunks)
+        } else {
+            Source::Inline(opened.events)
+        };
         Self {
-            chunks,
+            source,
             first: opened.first,
             answer: ChatAccumulator::default(),
             request_id: opened.request_id,
@@ -346,7 +362,13 @@ impl Stream for ChatStream {
         if this.finished {
             return Poll::Ready(None);
         }
-        match this.chunks.poll_recv(cx) {
+        let next = match &mut this.source {
+            Source::Ahead(chunks) => chunks.poll_recv(cx),
+            Source::Inline(events) => events
+                .poll_next_unpin(cx)
+                .map(|event| event.map(|event| read(event, this.request_id.as_deref()))),
+        };
+        match next {
             Poll::Pending => {
                 while this.deadline.as_mut().poll(cx).is_ready() {
                     let due = this.last_event + this.idle;
