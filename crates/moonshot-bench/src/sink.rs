@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse as _, Response};
 use axum::routing::post;
+use axum::serve::ListenerExt as _;
 use futures::StreamExt as _;
 
 use crate::BenchError;
@@ -37,6 +38,11 @@ pub fn serve_sink() -> Result<(), BenchError> {
         let mut stdout = std::io::stdout();
         writeln!(stdout, "http://{}", listener.local_addr()?)?;
         stdout.flush()?;
+        // A streamed answer is many small writes: without TCP_NODELAY, those after the first
+        // wait for the client's delayed acknowledgement (40 ms on Linux), once per answer.
+        let listener = listener.tap_io(|tcp| {
+            let _best_effort = tcp.set_nodelay(true);
+        });
         axum::serve(listener, router())
             .with_graceful_shutdown(end_of_stdin())
             .await?;
