@@ -55,20 +55,18 @@ struct CallState {
 /// The status of a response, and the headers a caller reports or acts on.
 ///
 /// A successful response keeps its status and request id only: copying every header of every
-/// response would cost each call allocations that only an error report needs.
+/// response would cost each call allocations that only an error report needs. What only some
+/// responses keep is boxed, so that the head every call carries is small.
 #[derive(Debug, Clone)]
 pub struct ResponseHead {
     /// The HTTP status.
     pub status: reqwest::StatusCode,
     /// Moonshot's id for the request (`Msh-Request-Id`), when the response has one.
     pub request_id: Option<HeaderValue>,
-    /// Every response header when the status is an error (4xx or 5xx), where a caller needs
-    /// them (`Retry-After`, for one); empty for any other status.
-    pub headers: HeaderMap,
-    /// `X-RateLimit-Remaining` and `X-RateLimit-Reset`, when the response has both and the
-    /// call's context asks for them ([`CallContext::reading_rate_limits`]): what a client that
-    /// paces itself reads of the account's budget.
-    pub rate_limit: Option<(HeaderValue, HeaderValue)>,
+    /// Every header of an error response.
+    headers: Option<Box<HeaderMap>>,
+    /// `X-RateLimit-Remaining` and `X-RateLimit-Reset`, when asked for and present.
+    rate_limit: Option<Box<(HeaderValue, HeaderValue)>>,
 }
 
 impl ResponseHead {
@@ -80,18 +78,32 @@ impl ResponseHead {
         Self {
             status,
             request_id: headers.get(&REQUEST_ID_HEADER).cloned(),
-            headers: if status.is_client_error() || status.is_server_error() {
-                headers.clone()
-            } else {
-                HeaderMap::new()
-            },
+            headers: (status.is_client_error() || status.is_server_error())
+                .then(|| Box::new(headers.clone())),
             rate_limit: rate_limits
                 .then(|| headers.get(RATE_LIMIT_REMAINING))
                 .flatten()
                 .and_then(|remaining| {
-                    Some((remaining.clone(), headers.get(RATE_LIMIT_RESET)?.clone()))
+                    let reset = headers.get(RATE_LIMIT_RESET)?.clone();
+                    Some(Box::new((remaining.clone(), reset)))
                 }),
         }
+    }
+
+    /// Every response header when the status is an error (4xx or 5xx), where a caller needs
+    /// them (`Retry-After`, for one); empty for any other status.
+    pub fn headers(&self) -> &HeaderMap {
+        static NONE: std::sync::LazyLock<HeaderMap> = std::sync::LazyLock::new(HeaderMap::new);
+        self.headers.as_deref().unwrap_or(&NONE)
+    }
+
+    /// `X-RateLimit-Remaining` and `X-RateLimit-Reset`, when the response has both and the
+    /// call's context asks for them ([`CallContext::reading_rate_limits`]): what a client that
+    /// paces itself reads of the account's budget.
+    pub fn rate_limit(&self) -> Option<(&HeaderValue, &HeaderValue)> {
+        self.rate_limit
+            .as_deref()
+            .map(|(remaining, reset)| (remaining, reset))
     }
 
     /// The request id as text, when it is present and printable.

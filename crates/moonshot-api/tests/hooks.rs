@@ -84,7 +84,7 @@ async fn a_success_keeps_its_status_and_request_id_only() {
     let head = head.expect("a response arrived");
     assert_eq!(head.status, 200);
     assert_eq!(head.request_id(), Some("req-ok"));
-    assert!(head.headers.is_empty(), "{:?}", head.headers);
+    assert!(head.headers().is_empty(), "{:?}", head.headers());
 }
 
 #[tokio::test]
@@ -114,7 +114,7 @@ async fn an_error_keeps_every_header_and_each_head_is_taken_once() {
     let head = heads.0.expect("a response arrived");
     assert_eq!(head.status, 429);
     assert_eq!(head.request_id(), Some("req-429"));
-    assert_eq!(head.headers["retry-after"], "3");
+    assert_eq!(head.headers()["retry-after"], "3");
     assert!(heads.1.is_none(), "a head is taken once");
 }
 
@@ -162,11 +162,9 @@ async fn rate_limit_headers_are_kept_only_when_the_context_reads_them() {
     let reading = context(None).reading_rate_limits();
     let (_, paced) = reading.run(client.retrieve_file(FILE_ID)).await;
 
-    assert_eq!(plain.expect("a response arrived").rate_limit, None);
-    let (remaining, reset) = paced
-        .expect("a response arrived")
-        .rate_limit
-        .expect("both headers kept");
+    assert_eq!(plain.expect("a response arrived").rate_limit(), None);
+    let paced = paced.expect("a response arrived");
+    let (remaining, reset) = paced.rate_limit().expect("both headers kept");
     assert_eq!(
         (remaining.as_bytes(), reset.as_bytes()),
         (&b"0"[..], &b"1.5"[..])

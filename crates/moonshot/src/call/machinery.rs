@@ -80,7 +80,7 @@ impl Core {
         Fut: Future<Output = Generated<T>>,
     {
         self.with_retries(operation, move || {
-            attempt(self, request(self.api())).map(|r| r.map(|(value, _)| value.into_inner()))
+            attempt(self, request(self.api()), |value, _| value.into_inner())
         })
     }
 
@@ -96,12 +96,9 @@ impl Core {
         Fut: Future<Output = Generated<T>>,
     {
         self.with_retries(operation, || {
-            attempt(self, request(self.api())).map(|r| {
-                r.map(|(value, _)| {
-                    let head =
-                        super::head::ResponseHead::new(value.status(), value.headers().clone());
-                    (value.into_inner(), head)
-                })
+            attempt(self, request(self.api()), |value, _| {
+                let head = super::head::ResponseHead::new(value.status(), value.headers().clone());
+                (value.into_inner(), head)
             })
         })
         .await
@@ -119,7 +116,7 @@ impl Core {
         Fut: Future<Output = Generated<ByteStream>>,
     {
         self.with_retries(operation, || {
-            attempt(self, async {
+            let read = async {
                 let response = request(self.api()).await?;
                 let capacity = response
                     .headers()
@@ -138,7 +135,8 @@ impl Core {
                     body.extend_from_slice(&chunk);
                 }
                 Ok::<_, moonshot_api::Error<_>>(body)
-            })
+            };
+            attempt(self, read, |body, head| (body, head))
         })
         .await
     }
@@ -277,8 +275,8 @@ impl Core {
                 name: "request",
                 reason: e.to_string(),
             })?;
-        let (response, _) = attempt(self, self.api().send_hand_written(request, operation)).await?;
-        Ok(response)
+        let sent = self.api().send_hand_written(request, operation);
+        attempt(self, sent, |response, _| response).await
     }
 
     /// Runs `attempt` with a place under the account's limits (waited for, outside the
@@ -352,15 +350,16 @@ impl Core {
             // Timed only when someone is listening: reading the clock costs every call.
             let started = (!span.is_disabled()).then(Instant::now);
             attempt()
-                .map(|result| result.map_err(|error| self.redact(error)))
-                .inspect(move |result| {
+                .map(move |result| {
                     if let Some(started) = started {
                         let elapsed_ms = started.elapsed().as_millis() as u64;
                         tracing::Span::current().record("elapsed_ms", elapsed_ms);
                     }
-                    if let Err(error) = result {
+                    result.map_err(|error| {
+                        let error = self.redact(error);
                         tracing::debug!(%error, "attempt failed");
-                    }
+                        error
+                    })
                 })
                 .instrument(span)
         };
@@ -409,22 +408,24 @@ async fn acquire(store: &dyn crate::limits::LimitStore, tokens: u64) -> Result<P
 }
 
 /// One attempt of a generated-client call, run within a call's retries: its response
-/// head traced, and a failure mapped to this crate's [`Error`]. Resolves to the call's output
-/// with the head of its response.
+/// head traced, and a failure mapped to this crate's [`Error`]. Resolves to what `finish` makes
+/// of the call's output and the head of its response (in the same layer, so that the output
+/// is not moved through one more).
 ///
 /// Built from combinators rather than as an `async fn`: a generated call's future is large
 /// (1.6 KB for `retrieve_file`), and every `async` layer that took it as an argument and awaited
 /// it would hold it twice. The facade's futures stay near the size of the call they make.
-fn attempt<T>(
+fn attempt<T, U>(
     client: &Core,
     call: impl Future<Output = Result<T, moonshot_api::Error<ErrorResponse>>>,
-) -> impl Future<Output = Result<(T, Option<ResponseHead>), Error>> {
+    finish: impl FnOnce(T, Option<ResponseHead>) -> U,
+) -> impl Future<Output = Result<U, Error>> {
     call.then(move |result| {
         let head = CallContext::take_head();
         trace_head(client, head.as_ref());
         learn_from_head(client, head.as_ref());
         match result {
-            Ok(output) => Either::Left(future::ready(Ok((output, head)))),
+            Ok(output) => Either::Left(future::ready(Ok(finish(output, head)))),
             // Boxed: the error path is rare, and would otherwise add its size to every call.
             Err(error) => Either::Right(Box::pin(async move {
                 Err(map_error(error, head.as_ref()).await)
@@ -439,7 +440,7 @@ fn attempt<T>(
 /// window, and seconds, with a fraction, until it frees one). Only for a client with limits.
 fn learn_from_head(client: &Core, head: Option<&ResponseHead>) {
     let (Some(store), Some((remaining, reset))) =
-        (&client.limits, head.and_then(|h| h.rate_limit.as_ref()))
+        (&client.limits, head.and_then(ResponseHead::rate_limit))
     else {
         return;
     };

@@ -47,7 +47,7 @@ pub(crate) async fn map_error(
             let status = head.map_or(200, |h| h.status.as_u16());
             if let (Some(head), true) = (head, status >= 400) {
                 // The head of an error response keeps every header, `Retry-After` included.
-                error_from_body(status, &head.headers, &body)
+                error_from_body(status, head.headers(), &body)
             } else {
                 let request_id = head.and_then(ResponseHead::request_id).map(str::to_owned);
                 undecodable(status, request_id, decode_error.to_string(), &body)
