@@ -70,7 +70,8 @@ fn the_chat_group_measures_every_contender_side_by_side() {
     for concurrency in [1, 64] {
         for client in [
             "| raw reqwest",
-            "| async-openai 0.43 |",
+            "| async-openai 0.43 `create()` |",
+            "| async-openai 0.43 `create_stream()`, collected |",
             "| facade `create()` (streamed underneath) |",
             "| facade `create_unstreamed()` |",
         ] {
