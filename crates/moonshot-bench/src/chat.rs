@@ -288,12 +288,16 @@ pub fn run(settings: &Settings) -> Result<(), BenchError> {
                     Contender::Facade => "facade `create()`",
                     _ => "facade `create_unstreamed()`",
                 };
-                verdicts.push(format!(
-                    "- {name} ≥ 95 % of raw configured like it at concurrency {concurrency}: {} \
-                     (median {:.1} %)",
-                    pass(to_raw.median >= 0.95),
-                    to_raw.median * 100.0
-                ));
+                // Raw asks for the answer unstreamed: only the call that does the same is held
+                // to it; a streamed answer costs the server and the client more by its nature.
+                if contender == Contender::FacadeUnstreamed {
+                    verdicts.push(format!(
+                        "- {name} ≥ 95 % of raw configured like it at concurrency \
+                         {concurrency}: {} (median {:.1} %)",
+                        pass(to_raw.median >= 0.95),
+                        to_raw.median * 100.0
+                    ));
+                }
                 verdicts.push(format!(
                     "- {name} at concurrency {concurrency} at least as fast as {}: {} (median \
                      {:.1} %; {})",
