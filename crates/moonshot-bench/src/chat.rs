@@ -25,8 +25,8 @@ const FACADE_TIMEOUT: Duration = Duration::from_secs(60);
 const MODEL: &str = "kimi-k2.6";
 
 /// What sends the requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Contender {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Contender {
     /// reqwest + serde_json into a typed answer, with the facade's timeout and headers.
     Raw,
     /// async-openai's `chat().create`, its base URL the local server's.
@@ -225,6 +225,12 @@ pub fn check(report: &mut Report) -> Result<(), BenchError> {
         report.record(&format!("chat: {}", contender.label()), outcome);
     }
     Ok(())
+}
+
+/// The hidden `chat-one` subcommand: one contender alone, for a profiler to look at; prints
+/// its figures.
+pub fn run_one(args: &throughput::OneArgs<Contender>) -> Result<(), BenchError> {
+    throughput::run_one(args, args.contender.label(), Clients::new)
 }
 
 /// Runs the chat group and prints its table.

@@ -109,7 +109,10 @@ enum Command {
     StreamCase(stream::CaseArgs),
     /// Runs one retrieve contender alone, for a profiler to look at.
     #[command(hide = true)]
-    RetrieveOne(retrieve::OneArgs),
+    RetrieveOne(throughput::OneArgs<retrieve::Contender>),
+    /// Runs one chat contender alone, for a profiler to look at.
+    #[command(hide = true)]
+    ChatOne(throughput::OneArgs<chat::Contender>),
 }
 
 /// How long and how often to measure.
@@ -194,6 +197,7 @@ fn main() -> ExitCode {
         Command::UploadCase(args) => upload::run_case(&args),
         Command::StreamCase(args) => stream::run_case(&args),
         Command::RetrieveOne(args) => retrieve::run_one(&args),
+        Command::ChatOne(args) => chat::run_one(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -370,43 +370,8 @@ fn one_line(error: &(dyn std::error::Error + 'static)) -> String {
     text.replace('|', "/").replace('\n', " ")
 }
 
-/// What the hidden `retrieve-one` subcommand runs.
-#[derive(Debug, Clone, clap::Args)]
-pub struct OneArgs {
-    /// The contender.
-    #[arg(long, value_enum)]
-    contender: Contender,
-    /// Requests in flight.
-    #[arg(long, default_value_t = 1)]
-    concurrency: usize,
-    /// Seconds to run, after a warm-up of half as long.
-    #[arg(long, default_value_t = 5.0)]
-    seconds: f64,
-}
-
-/// The hidden `retrieve-one` subcommand: one contender alone, for a profiler
-/// (`perf record`, `strace -c`, `valgrind`) to look at; prints its figures.
-pub fn run_one(args: &OneArgs) -> Result<(), BenchError> {
-    let server = ServerProcess::start()?;
-    let runtime = crate::runtime()?;
-    let clients = Arc::new(Clients::new(server.base_url())?);
-    let time = Duration::from_secs_f64(args.seconds);
-    let (warm_up, sample) = runtime.block_on(async {
-        let warm_up =
-            throughput::measure_contender(&clients, args.contender, args.concurrency, time / 2)
-                .await?;
-        let sample =
-            throughput::measure_contender(&clients, args.contender, args.concurrency, time).await?;
-        Ok::<_, BenchError>((warm_up, sample))
-    })?;
-    println!(
-        "{}: concurrency {}: {} requests in all, {:.0} req/s, {:.1} µs client CPU/request",
-        args.contender.label(),
-        args.concurrency,
-        warm_up.requests + sample.requests,
-        sample.requests_per_second,
-        sample.cpu_us_per_request
-    );
-    drop(clients);
-    Ok(())
+/// The hidden `retrieve-one` subcommand: one contender alone, for a profiler to look at;
+/// prints its figures.
+pub fn run_one(args: &throughput::OneArgs<Contender>) -> Result<(), BenchError> {
+    throughput::run_one(args, args.contender.label(), Clients::new)
 }

@@ -10,7 +10,7 @@ use tokio::task::JoinSet;
 
 use crate::BenchError;
 use crate::procfs;
-use crate::server::API_KEY;
+use crate::server::{API_KEY, ServerProcess};
 
 /// The headers the facade sends, which the raw contenders send too, set once per client.
 ///
@@ -54,6 +54,56 @@ pub async fn measure_contender<C: Clients>(
         async move { clients.send(contender).await }
     })
     .await
+}
+
+/// What a hidden `*-one` subcommand runs: one contender of a group, alone.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OneArgs<T: clap::ValueEnum + Clone + Send + Sync + 'static> {
+    /// The contender.
+    #[arg(long, value_enum)]
+    pub contender: T,
+    /// Requests in flight.
+    #[arg(long, default_value_t = 1)]
+    pub concurrency: usize,
+    /// Seconds to run, after a warm-up of half as long.
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+}
+
+/// Runs `args.contender` alone against the local server in another process, at
+/// `args.concurrency` for half of `args.seconds` (a warm-up) and then `args.seconds`, for a
+/// profiler (`perf record`, `strace -c`, `valgrind`) to look at; `clients` makes the group's
+/// clients for the server's base URL. Prints one line with the requests made in all (so two
+/// runs of different lengths give a count per request), the rate and the CPU per request.
+///
+/// # Errors
+/// When the server cannot start, the clients cannot be made, or a request fails.
+pub fn run_one<C: Clients>(
+    args: &OneArgs<C::Contender>,
+    label: &str,
+    clients: impl FnOnce(&str) -> Result<C, BenchError>,
+) -> Result<(), BenchError>
+where
+    C::Contender: clap::ValueEnum + Sync,
+{
+    let server = ServerProcess::start()?;
+    let runtime = crate::runtime()?;
+    let clients = Arc::new(clients(server.base_url())?);
+    let (contender, concurrency) = (args.contender, args.concurrency);
+    let time = Duration::from_secs_f64(args.seconds);
+    let (warm_up, sample) = runtime.block_on(async {
+        let warm_up = measure_contender(&clients, contender, concurrency, time / 2).await?;
+        let sample = measure_contender(&clients, contender, concurrency, time).await?;
+        Ok::<_, BenchError>((warm_up, sample))
+    })?;
+    println!(
+        "{label}: concurrency {concurrency}: {} requests in all, {:.0} req/s, {:.1} µs client \
+         CPU/request",
+        warm_up.requests + sample.requests,
+        sample.requests_per_second,
+        sample.cpu_us_per_request
+    );
+    Ok(())
 }
 
 /// Runs every contender at every concurrency for half of `time` (connections, allocator, CPU

@@ -1,4 +1,5 @@
-//! The hidden `retrieve-one` subcommand, run as a profiler would run it.
+//! The hidden `retrieve-one` and `chat-one` subcommands, run as a profiler would run them, and
+//! the groups built on the same measure.
 
 use std::process::Command;
 
@@ -6,22 +7,39 @@ fn bench() -> Command {
     Command::new(env!("CARGO_BIN_EXE_moonshot-bench"))
 }
 
+/// Runs `subcommand` with `contender` for a moment; the request count it reports.
+fn requests_of(subcommand: &str, contender: &str) -> u64 {
+    let output = bench()
+        .args([subcommand, "--contender", contender, "--seconds", "0.2"])
+        .output()
+        .expect("the benchmark binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{contender}: {output:?}");
+    stdout
+        .split_once(": ")
+        .and_then(|(_, rest)| rest.split(" requests in all").next())
+        .and_then(|before| before.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no request count in {stdout:?}"))
+}
+
 #[test]
 fn each_contender_runs_alone_and_reports_its_request_count() {
     for contender in ["raw", "generated", "facade"] {
-        let output = bench()
-            .args(["retrieve-one", "--contender", contender, "--seconds", "0.2"])
-            .output()
-            .expect("the benchmark binary runs");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "{contender}: {output:?}");
-        let requests: u64 = stdout
-            .split_once(": ")
-            .and_then(|(_, rest)| rest.split(" requests in all").next())
-            .and_then(|before| before.rsplit(' ').next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("no request count in {stdout:?}"));
-        assert!(requests > 0, "{contender}: {stdout}");
+        assert!(requests_of("retrieve-one", contender) > 0, "{contender}");
+    }
+}
+
+#[test]
+fn each_chat_contender_runs_alone_and_reports_its_request_count() {
+    for contender in [
+        "raw",
+        "async-openai",
+        "async-openai-streamed",
+        "facade",
+        "facade-unstreamed",
+    ] {
+        assert!(requests_of("chat-one", contender) > 0, "{contender}");
     }
 }
 
