@@ -30,6 +30,9 @@ type Events = Pin<Box<dyn Stream<Item = Result<Event, SseError<reqwest::Error>>>
 /// How many decoded chunks the reading task may hold for a reader that has not taken them.
 pub(crate) const READ_AHEAD: usize = 64;
 
+/// How many chunks a reader that fell behind takes before the reading task goes on.
+const REFILL: usize = READ_AHEAD / 2;
+
 /// The events of a response, and the first chunk, read within the attempt that sent it (so a
 /// failure before it is retried).
 pub(crate) struct Opened {
@@ -408,11 +411,17 @@ impl Stream for ChatStream {
 /// [`READ_AHEAD`] chunks; ends after `[DONE]` or an error, when the events end (the reader then
 /// sees the end without `[DONE]`), or as soon as the reader is dropped, which drops the events
 /// and so closes the connection.
+///
+/// Once the reader has fallen behind, the task waits until the reader has taken [`REFILL`]
+/// chunks, not one: a reader slower than the network then wakes it once per [`REFILL`] chunks
+/// instead of once per chunk (each wake-up is a hand-over between threads, paid by the reader).
 async fn read_ahead(
     mut events: Events,
     request_id: Option<String>,
     sender: mpsc::Sender<Result<Read, Error>>,
 ) {
+    // Room in the channel already waited for, to be used before asking for more.
+    let mut room: Option<mpsc::PermitIterator<'_, Result<Read, Error>>> = None;
     loop {
         let event = {
             let closed = std::pin::pin!(sender.closed());
@@ -424,8 +433,110 @@ async fn read_ahead(
         let Some(event) = event else { return };
         let read = read(event, request_id.as_deref());
         let last = !matches!(read, Ok(Read::Chunk(_)));
-        if sender.send(read).await.is_err() || last {
+        let permit = match room.as_mut().and_then(Iterator::next) {
+            Some(permit) => permit,
+            None => match sender.try_reserve() {
+                Ok(permit) => permit,
+                Err(mpsc::error::TrySendError::Closed(())) => return,
+                Err(mpsc::error::TrySendError::Full(())) => {
+                    let Ok(mut more) = sender.reserve_many(REFILL).await else {
+                        return;
+                    };
+                    let Some(permit) = more.next() else { return };
+                    room = Some(more);
+                    permit
+                }
+            },
+        };
+        permit.send(read);
+        if last {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// Events of `n` chunks whose ids count from 0, then `[DONE]`; `pulled` counts the events
+    /// taken from them.
+    fn counted_events(n: usize, pulled: &Arc<AtomicUsize>) -> Events {
+        let pulled = Arc::clone(pulled);
+        let events = (0..=n).map(move |i| Event {
+            event: "message".to_owned(),
+            data: if i == n {
+                "[DONE]".to_owned()
+            } else {
+                format!(r#"{{"id":"{i}","object":"chat.completion.chunk","choices":[]}}"#)
+            },
+        });
+        Box::pin(futures::stream::iter(events).map(move |event| {
+            pulled.fetch_add(1, Ordering::SeqCst);
+            Ok(event)
+        }))
+    }
+
+    /// Lets the reading task run until it waits (the test runtime has one thread).
+    async fn settle() {
+        for _ in 0..1_000 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    fn id_of(read: Option<Result<Read, Error>>) -> String {
+        match read {
+            Some(Ok(Read::Chunk(chunk))) => chunk.id.unwrap_or_default(),
+            Some(Ok(Read::Done)) => "[DONE]".to_owned(),
+            Some(Err(error)) => panic!("the stream failed: {error}"),
+            None => panic!("the stream ended early"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_falls_behind_holds_the_reading_task_back_and_wakes_it_by_halves() {
+        let pulled = Arc::new(AtomicUsize::new(0));
+        let (sender, mut chunks) = mpsc::channel(READ_AHEAD);
+        let task = tokio::spawn(read_ahead(counted_events(1_000, &pulled), None, sender));
+        settle().await;
+        // A full channel, and the one event read that waits for room.
+        assert_eq!(pulled.load(Ordering::SeqCst), READ_AHEAD + 1);
+
+        for expected in 0..REFILL - 1 {
+            assert_eq!(id_of(chunks.recv().await), expected.to_string());
+        }
+        settle().await;
+        assert_eq!(
+            pulled.load(Ordering::SeqCst),
+            READ_AHEAD + 1,
+            "the task went on before the reader took {REFILL} chunks"
+        );
+
+        assert_eq!(id_of(chunks.recv().await), (REFILL - 1).to_string());
+        settle().await;
+        assert_eq!(pulled.load(Ordering::SeqCst), READ_AHEAD + 1 + REFILL);
+
+        // Every chunk arrives once, in order, and then the end.
+        for expected in REFILL..1_000 {
+            assert_eq!(id_of(chunks.recv().await), expected.to_string());
+        }
+        assert_eq!(id_of(chunks.recv().await), "[DONE]");
+        assert!(chunks.recv().await.is_none());
+        task.await.expect("the reading task ends by itself");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_reader_ends_a_reading_task_that_waits_for_room() {
+        let pulled = Arc::new(AtomicUsize::new(0));
+        let (sender, chunks) = mpsc::channel(READ_AHEAD);
+        let task = tokio::spawn(read_ahead(counted_events(1_000, &pulled), None, sender));
+        settle().await;
+        drop(chunks);
+        task.await
+            .expect("the reading task ends when its reader is gone");
+        assert_eq!(pulled.load(Ordering::SeqCst), READ_AHEAD + 1);
     }
 }
