@@ -433,24 +433,34 @@ async fn read_ahead(
         let Some(event) = event else { return };
         let read = read(event, request_id.as_deref());
         let last = !matches!(read, Ok(Read::Chunk(_)));
-        let permit = match room.as_mut().and_then(Iterator::next) {
-            Some(permit) => permit,
-            None => match sender.try_reserve() {
-                Ok(permit) => permit,
-                Err(mpsc::error::TrySendError::Closed(())) => return,
-                Err(mpsc::error::TrySendError::Full(())) => {
-                    let Ok(mut more) = sender.reserve_many(REFILL).await else {
-                        return;
-                    };
-                    let Some(permit) = more.next() else { return };
-                    room = Some(more);
-                    permit
-                }
-            },
+        let Some(permit) = next_permit(&sender, &mut room).await else {
+            return;
         };
         permit.send(read);
         if last {
             return;
+        }
+    }
+}
+
+/// Room for one more chunk: from `room` while it lasts, else at once while the channel has
+/// some, else once the reader has taken [`REFILL`] chunks (the rest kept in `room`). `None`
+/// when the reader is gone.
+async fn next_permit<'a, T>(
+    sender: &'a mpsc::Sender<T>,
+    room: &mut Option<mpsc::PermitIterator<'a, T>>,
+) -> Option<mpsc::Permit<'a, T>> {
+    if let Some(permit) = room.as_mut().and_then(Iterator::next) {
+        return Some(permit);
+    }
+    match sender.try_reserve() {
+        Ok(permit) => Some(permit),
+        Err(mpsc::error::TrySendError::Closed(())) => None,
+        Err(mpsc::error::TrySendError::Full(())) => {
+            let mut more = sender.reserve_many(REFILL).await.ok()?;
+            let permit = more.next();
+            *room = Some(more);
+            permit
         }
     }
 }
