@@ -192,8 +192,12 @@ impl StateDir {
     }
 
     /// Marks an empty directory, or one of an earlier version's, as ours; refuses any other.
+    /// Another command started beside this one may adopt it first: then it is ours already.
     fn adopt(&self) -> Result<(), String> {
         let names = entry_names(&self.root)?;
+        if names.iter().any(|n| n == MARKER) {
+            return Ok(());
+        }
         let legacy = names.iter().all(|name| is_legacy_entry(name));
         if !legacy {
             let shown: Vec<&str> = names.iter().take(3).map(String::as_str).collect();
@@ -210,6 +214,9 @@ impl StateDir {
             ));
         }
         let _lock = self.lock()?;
+        if self.root.join(MARKER).exists() {
+            return Ok(());
+        }
         if names.iter().any(|n| n == LEGACY_MARKER) {
             // An earlier version kept the state itself in the directory: move it into `data`.
             let staging = self.staging()?;
@@ -549,6 +556,24 @@ mod tests {
                 .collect(),
             batches: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn a_directory_another_command_adopted_meanwhile_is_taken_as_ours() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = StateDir {
+            root: dir.path().to_owned(),
+        };
+        first.adopt().expect("an empty directory is adopted");
+        // A second command that saw no marker before the first wrote it.
+        let second = StateDir {
+            root: dir.path().to_owned(),
+        };
+        second
+            .adopt()
+            .expect("a directory adopted meanwhile is ours");
+        let marker = fs::read_to_string(dir.path().join(MARKER)).expect("the marker");
+        assert_eq!(marker, MARKER_TEXT);
     }
 
     #[test]
